@@ -1,0 +1,232 @@
+import { HttpConnection, type HttpRequestStream, type HttpResponse } from './http-client.js';
+
+/** One invocation, as answered by `GET /runtime/invocation/next`. Assignable to `ContextHeaders`. */
+export interface Invocation {
+  /** `Lambda-Runtime-Aws-Request-Id`. */
+  readonly requestId: string;
+  /** `Lambda-Runtime-Deadline-Ms`: the deadline in milliseconds since the Unix epoch. */
+  readonly deadlineMs: number;
+  /** `Lambda-Runtime-Invoked-Function-Arn`. */
+  readonly invokedFunctionArn: string;
+  /** `Lambda-Runtime-Trace-Id`. */
+  readonly traceId: string | undefined;
+  /** `Lambda-Runtime-Client-Context`, raw JSON. */
+  readonly clientContext: string | undefined;
+  /** `Lambda-Runtime-Cognito-Identity`, raw JSON. */
+  readonly cognitoIdentity: string | undefined;
+  /** `Lambda-Runtime-Aws-Tenant-Id`. */
+  readonly tenantId: string | undefined;
+  /** `Lambda-Runtime-Invocation-Id`, echoed on the response or error post when sent. */
+  readonly invocationId: string | undefined;
+  /** The event, as sent. */
+  readonly body: Buffer;
+}
+
+/** The JSON body of an error post, and of the error trailer of a streamed response. */
+export interface ErrorResponse {
+  errorMessage: string;
+  errorType: string;
+  stackTrace: string[];
+}
+
+/**
+ * What the Runtime API answered to a post: 202 when accepted; 400, 403, 410, 413, 500… are
+ * returned as data, for the caller to decide. `body` is the Runtime API's answer, never ours.
+ */
+export interface PostOutcome {
+  readonly status: number;
+  readonly body: string;
+}
+
+/** A streamed response (`Lambda-Runtime-Function-Response-Mode: streaming`). */
+export interface StreamingResponse {
+  /** Sends one chunk; the first call sends the request head. Resolves once flushed. */
+  write(chunk: Uint8Array): Promise<void>;
+  /**
+   * Ends the response. With `error`, the error type and the base64 of the JSON body are sent as
+   * the `Lambda-Runtime-Function-Error-Type` / `-Body` trailers, marking the invocation failed.
+   */
+  end(error?: { errorTypeHeader: string; body: ErrorResponse }): Promise<PostOutcome>;
+}
+
+/** A Runtime API answer the runtime cannot go on from (`/next` not 200, or without a request id). */
+export class RuntimeApiError extends Error {
+  override readonly name = 'RuntimeApiError';
+  /** HTTP status of the answer. */
+  readonly status: number;
+  /** Body of the answer, as text. */
+  readonly body: string;
+  constructor(message: string, status: number, body: string) {
+    super(message);
+    this.status = status;
+    this.body = body;
+  }
+}
+
+const BASE = '/2018-06-01/runtime';
+const NEXT_PATH = `${BASE}/invocation/next`;
+const INIT_ERROR_PATH = `${BASE}/init/error`;
+
+const ERROR_TYPE = 'Lambda-Runtime-Function-Error-Type';
+const ERROR_BODY = 'Lambda-Runtime-Function-Error-Body';
+const INVOCATION_ID = 'Lambda-Runtime-Invocation-Id';
+
+/** Parses `host:port` or `[v6]:port` (port 80 when absent). */
+function parseAddress(address: string): { host: string; port: number } {
+  let host = address;
+  let port = 80;
+  const colon = address.lastIndexOf(':');
+  const closing = address.lastIndexOf(']');
+  if (colon > closing) {
+    host = address.slice(0, colon);
+    const digits = address.slice(colon + 1);
+    port = Number(digits);
+    if (digits === '' || !Number.isInteger(port) || port < 1 || port > 65535) {
+      throw new TypeError(`invalid Runtime API address ${JSON.stringify(address)}`);
+    }
+  }
+  if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
+  if (host === '') throw new TypeError(`invalid Runtime API address ${JSON.stringify(address)}`);
+  return { host, port };
+}
+
+/**
+ * The error type goes in a header and usually comes from user code (`Function.${err.name}`):
+ * anything that is not visible ASCII would make the post itself fail.
+ */
+function headerSafe(value: string): string {
+  return /^[\x21-\x7e]*$/.test(value) ? value : value.replace(/[^\x21-\x7e]/g, '_');
+}
+
+function errorJson(error: ErrorResponse): string {
+  // Only the three documented fields, whatever else the object carries.
+  return JSON.stringify({ errorMessage: error.errorMessage, errorType: error.errorType, stackTrace: error.stackTrace });
+}
+
+function outcome(res: HttpResponse): PostOutcome {
+  return { status: res.status, body: res.body.toString('utf8') };
+}
+
+function invocationPath(inv: Invocation, what: 'response' | 'error'): string {
+  return `${BASE}/invocation/${encodeURIComponent(inv.requestId)}/${what}`;
+}
+
+/**
+ * Typed client of the Lambda Runtime API (version 2018-06-01) over one keep-alive connection;
+ * one client per runtime loop. Non-2xx answers to posts are data ({@link PostOutcome}); a
+ * non-200 `/next` throws {@link RuntimeApiError}; a lost connection rejects with the HTTP
+ * client's `HttpClientError`. Bodies the client posts are never logged nor put in errors.
+ */
+export class RuntimeApiClient {
+  readonly #http: HttpConnection;
+
+  /** @param address `host:port`, as in `AWS_LAMBDA_RUNTIME_API`. */
+  constructor(address: string) {
+    const { host, port } = parseAddress(address);
+    this.#http = new HttpConnection(host, port);
+  }
+
+  /** Waits (long-poll) for the next invocation. */
+  async next(): Promise<Invocation> {
+    const res = await this.#http.request({ method: 'GET', path: NEXT_PATH });
+    const h = res.headers;
+    if (res.status !== 200) {
+      throw new RuntimeApiError(`/next answered ${res.status}`, res.status, res.body.toString('utf8'));
+    }
+    const requestId = h['lambda-runtime-aws-request-id'];
+    if (requestId === undefined || requestId === '') {
+      throw new RuntimeApiError('/next answered without Lambda-Runtime-Aws-Request-Id', res.status, '');
+    }
+    const deadline = h['lambda-runtime-deadline-ms'];
+    const deadlineMs = deadline === undefined ? Number.NaN : Number(deadline);
+    if (!Number.isSafeInteger(deadlineMs) || deadlineMs < 0) {
+      throw new RuntimeApiError(
+        `/next answered with an invalid Lambda-Runtime-Deadline-Ms ${JSON.stringify(deadline ?? null)}`,
+        res.status,
+        '',
+      );
+    }
+    return {
+      requestId,
+      deadlineMs,
+      invokedFunctionArn: h['lambda-runtime-invoked-function-arn'] ?? '',
+      traceId: h['lambda-runtime-trace-id'],
+      clientContext: h['lambda-runtime-client-context'],
+      cognitoIdentity: h['lambda-runtime-cognito-identity'],
+      tenantId: h['lambda-runtime-aws-tenant-id'],
+      invocationId: h['lambda-runtime-invocation-id'],
+      body: res.body,
+    };
+  }
+
+  /** Posts the handler's result for `inv`. */
+  async postResponse(inv: Invocation, body: string | Uint8Array): Promise<PostOutcome> {
+    const headers: Record<string, string> = {};
+    if (inv.invocationId !== undefined) headers[INVOCATION_ID] = inv.invocationId;
+    const res = await this.#http.request({ method: 'POST', path: invocationPath(inv, 'response'), headers, body });
+    return outcome(res);
+  }
+
+  /** Reports that the handler failed for `inv`. `errorTypeHeader` is e.g. `Function.TypeError`. */
+  async postError(inv: Invocation, error: ErrorResponse, errorTypeHeader: string): Promise<PostOutcome> {
+    const headers: Record<string, string> = {
+      'Content-Type': 'application/json',
+      [ERROR_TYPE]: headerSafe(errorTypeHeader),
+    };
+    if (inv.invocationId !== undefined) headers[INVOCATION_ID] = inv.invocationId;
+    const res = await this.#http.request({
+      method: 'POST',
+      path: invocationPath(inv, 'error'),
+      headers,
+      body: errorJson(error),
+    });
+    return outcome(res);
+  }
+
+  /** Reports that initialisation failed; Lambda then ends the environment. */
+  async postInitError(error: ErrorResponse, errorTypeHeader: string): Promise<PostOutcome> {
+    const res = await this.#http.request({
+      method: 'POST',
+      path: INIT_ERROR_PATH,
+      headers: { 'Content-Type': 'application/json', [ERROR_TYPE]: headerSafe(errorTypeHeader) },
+      body: errorJson(error),
+    });
+    return outcome(res);
+  }
+
+  /**
+   * Starts a streamed response for `inv`. Nothing is sent until the first `write()` or `end()`.
+   * A streamed post is not retried: if the connection drops, `write()`/`end()` reject.
+   */
+  streamResponse(inv: Invocation, contentType: string): StreamingResponse {
+    const headers: Record<string, string> = {
+      'Lambda-Runtime-Function-Response-Mode': 'streaming',
+      'Content-Type': contentType,
+    };
+    if (inv.invocationId !== undefined) headers[INVOCATION_ID] = inv.invocationId;
+    const stream: HttpRequestStream = this.#http.streamRequest({
+      method: 'POST',
+      path: invocationPath(inv, 'response'),
+      headers,
+      trailers: [ERROR_TYPE, ERROR_BODY],
+    });
+    return {
+      write: (chunk) => stream.write(chunk),
+      end: async (error) => {
+        const res =
+          error === undefined
+            ? await stream.end()
+            : await stream.end({
+                [ERROR_TYPE]: headerSafe(error.errorTypeHeader),
+                [ERROR_BODY]: Buffer.from(errorJson(error.body)).toString('base64'),
+              });
+        return outcome(res);
+      },
+    };
+  }
+
+  /** Closes the connection; a call in flight rejects. */
+  close(): void {
+    this.#http.close();
+  }
+}
