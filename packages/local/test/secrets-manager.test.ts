@@ -10,7 +10,7 @@ import {
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startSecretsManager, type SecretsManagerStandIn } from '../src/index.js';
+import { startSecretsManager, type SecretsManagerStandIn } from '../src/secrets-manager.js';
 
 const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
 
