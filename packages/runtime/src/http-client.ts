@@ -1,3 +1,4 @@
+import { constants as bufferConstants } from 'node:buffer';
 import { connect, type Socket } from 'node:net';
 
 /**
@@ -33,8 +34,8 @@ export interface HttpRequest {
   /** Origin-form request target, e.g. `/2018-06-01/runtime/invocation/next`. */
   readonly path: string;
   /**
-   * Extra request headers. `Host` and the body framing (`Content-Length`, `Transfer-Encoding`)
-   * are written by the client and must not be given here.
+   * Extra request headers, ASCII only. `Host` and the body framing (`Content-Length`,
+   * `Transfer-Encoding`, `Trailer`) are written by the client and must not be given here.
    */
   readonly headers?: Readonly<Record<string, string>>;
   /** Sent with a `Content-Length`; a string is sent as UTF-8. */
@@ -61,8 +62,8 @@ export interface HttpResponse {
 }
 
 /**
- * The body of a streamed request, sent with `Transfer-Encoding: chunked`. The request head is
- * written on the first `write()` or `end()`, so headers can still be decided until then.
+ * The body of a streamed request, sent with `Transfer-Encoding: chunked`. Nothing is sent, and
+ * no connection opened, before the first `write()` or `end()`.
  */
 export interface HttpRequestStream {
   /**
@@ -83,7 +84,14 @@ const CHUNK_DATA = 3;
 const CHUNK_END = 4;
 const TRAILERS = 5;
 const UNTIL_EOF = 6;
-type Phase = typeof HEAD | typeof LENGTH | typeof CHUNK_SIZE | typeof CHUNK_DATA | typeof CHUNK_END | typeof TRAILERS | typeof UNTIL_EOF;
+type Phase =
+  | typeof HEAD
+  | typeof LENGTH
+  | typeof CHUNK_SIZE
+  | typeof CHUNK_DATA
+  | typeof CHUNK_END
+  | typeof TRAILERS
+  | typeof UNTIL_EOF;
 
 /** Far above anything the Runtime API sends; bounds memory if a peer never ends its head. */
 const MAX_HEAD_BYTES = 128 * 1024;
@@ -118,11 +126,16 @@ function isToken(s: string): boolean {
   return true;
 }
 
-/** Rejects what would let a caller's value end a header line or the request line early. */
+/**
+ * Rejects what would end a header line or the request line early (CR, LF, NUL), and anything
+ * outside ASCII, whose bytes would depend on the encoding a write happens to use.
+ */
 function assertFieldValue(value: string, what: string): void {
   for (let i = 0; i < value.length; i++) {
     const c = value.charCodeAt(i);
-    if (c === CR || c === LF || c === 0) throw new TypeError(`${what} contains CR, LF or NUL`);
+    if (c === CR || c === LF || c === 0 || c > 0x7e) {
+      throw new TypeError(`${what} contains CR, LF, NUL or non-ASCII`);
+    }
   }
 }
 
@@ -196,24 +209,29 @@ function hasToken(value: string | undefined, token: string): boolean {
   if (value === undefined) return false;
   const lower = value.toLowerCase();
   if (lower === token) return true;
+  if (!lower.includes(token)) return false;
   for (const part of lower.split(',')) if (part.trim() === token) return true;
   return false;
 }
 
 function parseContentLength(value: string): number {
   // Repeated identical values ("5, 5") are allowed by RFC 9110; differing ones are not.
+  const invalid = (): MalformedResponse => new MalformedResponse(`invalid Content-Length ${JSON.stringify(value)}`);
   let result = -1;
   for (const part of value.split(',')) {
     const s = part.trim();
-    if (s.length === 0 || s.length > 15) throw new MalformedResponse(`invalid Content-Length ${JSON.stringify(value)}`);
+    if (s.length === 0 || s.length > 15) throw invalid();
     let n = 0;
     for (let i = 0; i < s.length; i++) {
       const d = s.charCodeAt(i) - 0x30;
-      if (d < 0 || d > 9) throw new MalformedResponse(`invalid Content-Length ${JSON.stringify(value)}`);
+      if (d < 0 || d > 9) throw invalid();
       n = n * 10 + d;
     }
-    if (result !== -1 && n !== result) throw new MalformedResponse(`conflicting Content-Length ${JSON.stringify(value)}`);
+    if (result !== -1 && n !== result) throw invalid();
     result = n;
+  }
+  if (result > bufferConstants.MAX_LENGTH) {
+    throw new MalformedResponse(`Content-Length ${result} is larger than a Buffer can hold`);
   }
   return result;
 }
@@ -284,6 +302,7 @@ export class HttpConnection {
   #bodyBuf: Buffer | undefined;
   #bodyOff = 0;
   #bodyParts: Buffer[] = [];
+  #chunkedBytes = 0;
 
   /** @param host name or IP address; @param port TCP port. */
   constructor(host: string, port: number) {
@@ -358,13 +377,15 @@ export class HttpConnection {
           socket = this.#dispatch(ex);
           data = ex.head + data;
         }
+        // Bytes held from before the head was sent may already have completed the exchange.
+        if (ex.response !== undefined) return resolve();
         const s = socket;
         if (s === undefined || s.destroyed) {
           return reject(ex.failure ?? new HttpClientError('CONNECTION_LOST', 'the connection was lost'));
         }
         const done = (err?: Error | null): void => {
           if (err == null) resolve();
-          else reject(ex.failure ?? new HttpClientError('CONNECTION_LOST', 'the connection was lost while sending', err));
+          else reject(ex.failure ?? new HttpClientError('CONNECTION_LOST', 'the connection was lost', err));
         };
         if (chunk === undefined) {
           s.write(data, 'latin1', done);
@@ -425,6 +446,11 @@ export class HttpConnection {
   /** Writes the exchange (for a stream only its head, by the caller) on a live or new socket. */
   #dispatch(ex: Exchange): Socket {
     let socket = this.#socket;
+    if (socket?.destroyed === true) {
+      // Failed or closed, with the event not delivered yet.
+      this.#dropSocket();
+      socket = undefined;
+    }
     // A socket only exists once it has carried a request, so an existing one is a reused one.
     ex.retriable = socket !== undefined && !ex.retried && !ex.streaming;
     if (socket === undefined) socket = this.#open();
@@ -513,7 +539,10 @@ export class HttpConnection {
       return;
     }
     const code = wasConnected ? 'CONNECTION_LOST' : 'CONNECT_FAILED';
-    this.#fail(new HttpClientError(code, code === 'CONNECT_FAILED' && cause !== undefined ? `could not connect to ${this.#hostHeader}: ${cause.message}` : message, cause));
+    if (code === 'CONNECT_FAILED' && cause !== undefined) {
+      message = `could not connect to ${this.#hostHeader}: ${cause.message}`;
+    }
+    this.#fail(new HttpClientError(code, message, cause));
   }
 
   #fail(err: HttpClientError): void {
@@ -546,6 +575,7 @@ export class HttpConnection {
     this.#bodyBuf = undefined;
     this.#bodyOff = 0;
     this.#bodyParts = [];
+    this.#chunkedBytes = 0;
   }
 
   #hold(chunk: Buffer): void {
@@ -578,9 +608,11 @@ export class HttpConnection {
     try {
       this.#parse(data, socket);
     } catch (err) {
-      if (!(err instanceof MalformedResponse)) throw err;
+      // Thrown from a socket event, anything else (say, an allocation failing) would be fatal.
       this.#dropSocket();
-      this.#fail(new HttpClientError('MALFORMED_RESPONSE', `malformed HTTP response: ${err.message}`));
+      const known = err instanceof MalformedResponse;
+      const message = `malformed HTTP response: ${known ? err.message : `could not be read (${String(err)})`}`;
+      this.#fail(new HttpClientError('MALFORMED_RESPONSE', message, known ? undefined : err));
     }
   }
 
@@ -659,6 +691,10 @@ export class HttpConnection {
           if (size === 0) {
             this.#phase = TRAILERS;
           } else {
+            this.#chunkedBytes += size;
+            if (this.#chunkedBytes > bufferConstants.MAX_LENGTH) {
+              throw new MalformedResponse('chunked body larger than a Buffer can hold');
+            }
             this.#remaining = size;
             this.#phase = CHUNK_DATA;
           }
@@ -736,7 +772,8 @@ export class HttpConnection {
     const d1 = text.charCodeAt(10) - 0x30;
     const d2 = text.charCodeAt(11) - 0x30;
     const after = text.charCodeAt(12);
-    if (d0 < 1 || d0 > 5 || d1 < 0 || d1 > 9 || d2 < 0 || d2 > 9 || (text.length > 12 && after !== 0x20 && after !== CR)) {
+    const digitsOk = d0 >= 1 && d0 <= 5 && d1 >= 0 && d1 <= 9 && d2 >= 0 && d2 <= 9;
+    if (!digitsOk || (text.length > 12 && after !== 0x20 && after !== CR)) {
       throw new MalformedResponse(`invalid status line ${JSON.stringify(text.slice(0, Math.min(text.length, 40)))}`);
     }
     const status = d0 * 100 + d1 * 10 + d2;

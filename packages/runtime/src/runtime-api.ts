@@ -98,6 +98,11 @@ function headerSafe(value: string): string {
   return /^[\x21-\x7e]*$/.test(value) ? value : value.replace(/[^\x21-\x7e]/g, '_');
 }
 
+/** As {@link headerSafe}, for a value where spaces are meaningful (a media type's parameters). */
+function contentTypeSafe(value: string): string {
+  return /^[\x20-\x7e]*$/.test(value) ? value : value.replace(/[^\x20-\x7e]/g, '_');
+}
+
 function errorJson(error: ErrorResponse): string {
   // Only the three documented fields, whatever else the object carries.
   return JSON.stringify({ errorMessage: error.errorMessage, errorType: error.errorType, stackTrace: error.stackTrace });
@@ -197,11 +202,12 @@ export class RuntimeApiClient {
   /**
    * Starts a streamed response for `inv`. Nothing is sent until the first `write()` or `end()`.
    * A streamed post is not retried: if the connection drops, `write()`/`end()` reject.
+   * Characters of `contentType` outside printable ASCII are replaced with `_`.
    */
   streamResponse(inv: Invocation, contentType: string): StreamingResponse {
     const headers: Record<string, string> = {
       'Lambda-Runtime-Function-Response-Mode': 'streaming',
-      'Content-Type': contentType,
+      'Content-Type': contentTypeSafe(contentType),
     };
     if (inv.invocationId !== undefined) headers[INVOCATION_ID] = inv.invocationId;
     const stream: HttpRequestStream = this.#http.streamRequest({

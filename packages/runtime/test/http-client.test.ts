@@ -260,6 +260,7 @@ describe('requests', () => {
     await expect(c.request({ method: 'GET', path: '/', headers: { 'X-A': 'a\r\nX-B: b' } })).rejects.toThrow(TypeError);
     await expect(c.request({ method: 'GET', path: '/', headers: { 'X A': 'a' } })).rejects.toThrow(TypeError);
     await expect(c.request({ method: 'GET', path: '/', headers: { 'content-length': '1' } })).rejects.toThrow(TypeError);
+    await expect(c.request({ method: 'GET', path: '/', headers: { 'X-A': 'café' } })).rejects.toThrow(TypeError);
     await expect(c.request({ method: 'GET', path: '/a b' })).rejects.toThrow(TypeError);
     await expect(c.request({ method: 'GET', path: '/\n' })).rejects.toThrow(TypeError);
     expect(() => c.streamRequest({ method: 'POST', path: '/', trailers: ['bad name'] })).toThrow(TypeError);
@@ -420,6 +421,24 @@ describe('malformed responses', () => {
       for (let i = 0; i < 200; i++) socket.write(line);
     });
     expect((await rejection(client(port).request({ method: 'GET', path: '/' }))).code).toBe('MALFORMED_RESPONSE');
+  });
+
+  it('accepts a status line without a reason phrase', async () => {
+    const { port } = await rawServer((socket) => {
+      socket.write('HTTP/1.1 202\r\nContent-Length: 2\r\n\r\nok');
+    });
+    const res = await client(port).request({ method: 'GET', path: '/' });
+    expect([res.status, text(res)]).toEqual([202, 'ok']);
+  });
+
+  it('does not reuse an HTTP/1.0 connection without keep-alive', async () => {
+    const { port, connections } = await rawServer((socket) => {
+      socket.write('HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok');
+    });
+    const c = client(port);
+    expect(text(await c.request({ method: 'GET', path: '/' }))).toBe('ok');
+    expect(text(await c.request({ method: 'GET', path: '/' }))).toBe('ok');
+    expect(connections()).toBe(2);
   });
 
   it('accepts repeated identical Content-Lengths', async () => {

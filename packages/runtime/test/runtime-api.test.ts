@@ -324,6 +324,13 @@ describe('streamResponse()', () => {
     expect(seen[1]?.trailers['lambda-runtime-function-error-type']).toBe('Function.Error');
   });
 
+  it('keeps a content type from breaking the head', async () => {
+    const { c, inv, seen } = await invocation();
+    await c.streamResponse(inv, 'text/plain; charset=utf-8\r\nX-Injected: ü').end();
+    expect(seen[1]?.headers['content-type']).toBe('text/plain; charset=utf-8__X-Injected: _');
+    expect(seen[1]?.headers['x-injected']).toBeUndefined();
+  });
+
   it('returns a rejection status as data', async () => {
     const { c, inv, replies } = await invocation();
     replies.post.push({ status: 403, body: 'forbidden' });
