@@ -182,7 +182,8 @@ export interface RuntimeApiServer {
   /**
    * Queues an event and resolves with the outcome: success, function error, timeout and init
    * error all resolve. Rejects only on misuse (duplicate request id, unserialisable event) or
-   * when the server closes first.
+   * when the server closes first; that rejection is pre-handled, so an invoke nobody awaits
+   * does not raise an unhandled rejection.
    */
   invoke(event: unknown, options?: InvokeOptions): Promise<InvocationResult>;
   /** Every request received, in arrival order. */
@@ -459,7 +460,7 @@ class LocalRuntimeApi implements RuntimeApiServer {
     if (options.tenantId !== undefined) headers['Lambda-Runtime-Aws-Tenant-Id'] = options.tenantId;
     if (options.invocationId !== undefined) headers['Lambda-Runtime-Invocation-Id'] = options.invocationId;
 
-    return new Promise<InvocationResult>((resolve, reject) => {
+    const outcome = new Promise<InvocationResult>((resolve, reject) => {
       const invocation: Invocation = {
         id,
         event: body,
@@ -478,6 +479,7 @@ class LocalRuntimeApi implements RuntimeApiServer {
       this.queue.push(invocation);
       this.pump();
     });
+    return quietly(outcome);
   }
 
   waitForPoll(count = 1): Promise<void> {
@@ -564,7 +566,7 @@ class LocalRuntimeApi implements RuntimeApiServer {
   private waitUntil(ready: () => boolean): Promise<void> {
     if (ready()) return Promise.resolve();
     if (this.closed) return Promise.reject(new Error('the Runtime API server is closed'));
-    return new Promise((resolve, reject) => this.waiters.push({ ready, resolve, reject }));
+    return quietly(new Promise((resolve, reject) => this.waiters.push({ ready, resolve, reject })));
   }
 
   /** Re-checks waiters after any state change. */
@@ -1014,6 +1016,16 @@ class LocalRuntimeApi implements RuntimeApiServer {
     const body = result.streamed && result.error !== undefined ? Buffer.from(JSON.stringify(result.error)) : result.body;
     this.send(res, record, 200, body, headers);
   }
+}
+
+/**
+ * Marks a promise's rejection as handled, so one nobody awaits (a fire-and-forget invoke in a
+ * test) does not surface as an unhandled rejection when the server closes; awaiting it still
+ * throws.
+ */
+function quietly<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => {});
+  return promise;
 }
 
 function isDone(invocation: Invocation): boolean {
