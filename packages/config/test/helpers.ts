@@ -1,0 +1,78 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+// @custom-runtime/local is not a dependency of this package (package.json is fixed); its
+// sources are imported by path.
+import { startKms, startSecretsManager, type KmsStandIn, type SecretsManagerStandIn } from '../../local/src/index.js';
+import { clearConfigCache, type ConfigLogger } from '../src/index.js';
+
+/** Secrets Manager and KMS stand-ins, with the env vars the real SDK clients read. */
+export interface StandIns {
+  readonly sm: SecretsManagerStandIn;
+  readonly kms: KmsStandIn;
+  close(): Promise<void>;
+}
+
+const SDK_ENV = {
+  AWS_ACCESS_KEY_ID: 'test',
+  AWS_SECRET_ACCESS_KEY: 'test',
+  AWS_SESSION_TOKEN: 'test',
+  AWS_REGION: 'us-east-1',
+  // One retry: throttling and server-error tests stay quick.
+  AWS_MAX_ATTEMPTS: '2',
+};
+
+/** Starts both stand-ins on 127.0.0.1 and points the default SDK clients at them. */
+export async function startStandIns(): Promise<StandIns> {
+  const [sm, kms] = await Promise.all([startSecretsManager(), startKms()]);
+  Object.assign(process.env, SDK_ENV, {
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: sm.url,
+    AWS_ENDPOINT_URL_KMS: kms.url,
+  });
+  clearConfigCache();
+  return {
+    sm,
+    kms,
+    async close() {
+      clearConfigCache();
+      await Promise.all([sm.close(), kms.close()]);
+    },
+  };
+}
+
+/** A logger that keeps its lines. */
+export function captureLogger(): ConfigLogger & { readonly lines: string[] } {
+  const lines: string[] = [];
+  return { lines, warn: (message: string) => void lines.push(message) };
+}
+
+interface HostLike {
+  readonly version: 1;
+  readonly invocations: AsyncLocalStorage<{ requestId: string; traceId: undefined; event: unknown; context: unknown }>;
+  readonly shutdownHooks: unknown[];
+}
+
+/** The runtime's host object (docs/design.md), as the runtime would create it. */
+export function runtimeHost(): HostLike {
+  const slot = globalThis as { [key: symbol]: HostLike | undefined };
+  const key = Symbol.for('@custom-runtime/host');
+  slot[key] ??= { version: 1, invocations: new AsyncLocalStorage(), shutdownHooks: [] };
+  return slot[key];
+}
+
+/** Runs `fn` as the runtime runs a handler: inside the host's invocation scope. */
+export function inInvocation<R>(event: unknown, fn: () => R): R {
+  return runtimeHost().invocations.run({ requestId: 'req-1', traceId: undefined, event, context: {} }, fn);
+}
+
+/** Sets env vars for one test; returns a function restoring them. */
+export function setEnv(vars: Record<string, string | undefined>): () => void {
+  const before = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
+  apply(vars);
+  return () => apply(before);
+}
+
+function apply(vars: Record<string, string | undefined>): void {
+  for (const [k, v] of Object.entries(vars)) {
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
+  }
+}
