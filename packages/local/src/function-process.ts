@@ -333,7 +333,8 @@ class RunningFunction implements LocalFunction {
         this.exitInfo = info;
         running.delete(child);
         if (this.ownsServer) this.runtimeApi.failPending('Runtime.ExitError', exitMessage(info));
-        for (const waiter of this.logWaiters) waiter.fail(new Error(`waitForLog: the process exited\n${this.combined}`));
+        const exitedError = new Error(`waitForLog: the process exited\n${this.combined}`);
+        for (const waiter of this.logWaiters) waiter.fail(exitedError);
         this.logWaiters.clear();
         resolve(info);
       };

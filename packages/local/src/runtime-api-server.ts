@@ -282,13 +282,16 @@ interface Invocation {
   timer: NodeJS.Timeout | undefined;
 }
 
-interface Poll {
+/** One HTTP request, the answer to it, and its entry in `requests`. */
+interface Exchange {
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
   readonly record: MutableRecord;
 }
 
-type PollFault = { readonly kind: 'status'; readonly status: number; readonly body: Buffer } | { readonly kind: 'destroy' };
+type PollFault =
+  | { readonly kind: 'status'; readonly status: number; readonly body: Buffer }
+  | { readonly kind: 'destroy' };
 
 type ExtensionEvent =
   | {
@@ -303,7 +306,7 @@ type ExtensionEvent =
 interface ExtensionSlot {
   readonly info: RegisteredExtension;
   readonly queue: ExtensionEvent[];
-  readonly polls: Poll[];
+  readonly polls: Exchange[];
 }
 
 interface Waiter {
@@ -333,6 +336,9 @@ interface ResultInit {
   readonly durationMs: number;
 }
 
+/** A result before the invocation's id and duration are filled in. */
+type ResultFields = Omit<ResultInit, 'requestId' | 'durationMs'>;
+
 class LocalRuntimeApi implements RuntimeApiServer {
   readonly functionName: string;
   readonly functionVersion: string;
@@ -347,7 +353,7 @@ class LocalRuntimeApi implements RuntimeApiServer {
   private readonly sockets = new Set<Socket>();
   private readonly recorded: MutableRecord[] = [];
   private readonly queue: Invocation[] = [];
-  private readonly polls: Poll[] = [];
+  private readonly polls: Exchange[] = [];
   private readonly faults: PollFault[] = [];
   /** Invocations not finished, by request id. */
   private readonly live = new Map<string, Invocation>();
@@ -527,13 +533,8 @@ class LocalRuntimeApi implements RuntimeApiServer {
   failPending(errorType: string, errorMessage: string): number {
     const pending = [...this.live.values()];
     for (const invocation of pending) {
-      const document = errorDocument(errorType, `RequestId: ${invocation.id} Error: ${errorMessage}`);
-      this.finish(invocation, 'completed', {
-        status: 'error',
-        body: Buffer.from(JSON.stringify(document)),
-        errorType,
-        error: document,
-      });
+      const message = `RequestId: ${invocation.id} Error: ${errorMessage}`;
+      this.finish(invocation, 'completed', platformFailure('error', errorType, message));
     }
     this.queue.length = 0;
     return pending.length;
@@ -582,7 +583,7 @@ class LocalRuntimeApi implements RuntimeApiServer {
   /** Matches waiting polls with faults first, then with queued events. */
   private pump(): void {
     while (this.polls.length > 0 && (this.faults.length > 0 || this.queue.length > 0)) {
-      const poll = this.polls.shift() as Poll;
+      const poll = this.polls.shift() as Exchange;
       if (poll.res.destroyed || poll.req.socket.destroyed) continue;
       const fault = this.faults.shift();
       if (fault !== undefined) {
@@ -594,22 +595,22 @@ class LocalRuntimeApi implements RuntimeApiServer {
     this.notify();
   }
 
-  private applyFault(poll: Poll, fault: PollFault): void {
+  private applyFault(poll: Exchange, fault: PollFault): void {
     if (fault.kind === 'destroy') {
       poll.req.socket.destroy();
       return;
     }
-    this.send(poll.res, poll.record, fault.status, fault.body);
+    this.send(poll, fault.status, fault.body);
   }
 
-  private dispatch(invocation: Invocation, poll: Poll): void {
+  private dispatch(invocation: Invocation, poll: Exchange): void {
     const now = Date.now();
     const deadlineMs = now + invocation.timeoutMs;
     invocation.state = 'dispatched';
     invocation.dispatchedAt = now;
     invocation.timer = setTimeout(() => this.timeOut(invocation), invocation.timeoutMs);
     invocation.timer.unref();
-    this.send(poll.res, poll.record, 200, invocation.event, {
+    this.send(poll, 200, invocation.event, {
       ...invocation.headers,
       'Lambda-Runtime-Deadline-Ms': String(deadlineMs),
     });
@@ -627,22 +628,14 @@ class LocalRuntimeApi implements RuntimeApiServer {
 
   private timeOut(invocation: Invocation): void {
     const seconds = (invocation.timeoutMs / 1000).toFixed(2);
-    const document = errorDocument(
-      'Sandbox.Timedout',
-      `RequestId: ${invocation.id} Error: Task timed out after ${seconds} seconds`,
-    );
-    this.finish(invocation, 'timeout', {
-      status: 'timeout',
-      body: Buffer.from(JSON.stringify(document)),
-      errorType: document.errorType,
-      error: document,
-    });
+    const message = `RequestId: ${invocation.id} Error: Task timed out after ${seconds} seconds`;
+    this.finish(invocation, 'timeout', platformFailure('timeout', 'Sandbox.Timedout', message));
   }
 
   private finish(
     invocation: Invocation,
     ending: 'completed' | 'timeout',
-    result: Omit<ResultInit, 'requestId' | 'durationMs'>,
+    result: ResultFields,
   ): void {
     if (invocation.state === 'done') return;
     invocation.state = 'done';
@@ -653,15 +646,10 @@ class LocalRuntimeApi implements RuntimeApiServer {
     invocation.resolve(createResult({ ...result, requestId: invocation.id, durationMs }));
   }
 
-  private send(
-    res: ServerResponse,
-    record: MutableRecord,
-    status: number,
-    body: Buffer | object,
-    headers: Record<string, string> = {},
-  ): void {
-    record.status = status;
+  private send(ex: Exchange, status: number, body: Buffer | object, headers: Record<string, string> = {}): void {
+    const { res } = ex;
     if (res.headersSent || res.destroyed) return;
+    ex.record.status = status;
     const bytes = Buffer.isBuffer(body) ? body : Buffer.from(JSON.stringify(body));
     res.writeHead(status, {
       'Content-Type': 'application/json',
@@ -671,8 +659,8 @@ class LocalRuntimeApi implements RuntimeApiServer {
     res.end(bytes);
   }
 
-  private sendError(res: ServerResponse, record: MutableRecord, status: number, errorType: string, errorMessage: string): void {
-    this.send(res, record, status, { errorMessage, errorType });
+  private sendError(ex: Exchange, status: number, errorType: string, errorMessage: string): void {
+    this.send(ex, status, { errorMessage, errorType });
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
@@ -685,46 +673,46 @@ class LocalRuntimeApi implements RuntimeApiServer {
       receivedAt: Date.now(),
     };
     this.recorded.push(record);
+    const ex: Exchange = { req, res, record };
     // A runtime that dies mid-request must not take the server down with it.
     req.on('error', () => {});
     const path = new URL(record.path, 'http://127.0.0.1').pathname;
     const route = (method: string, run: () => void | Promise<void>): void => {
       if (record.method !== method) {
         req.resume();
-        this.send(res, record, 405, { errorMessage: `${record.method} is not allowed on ${path}`, errorType: 'MethodNotAllowed' }, { Allow: method });
+        this.sendError(ex, 405, 'MethodNotAllowed', `${record.method} is not allowed on ${path}`);
         return;
       }
       Promise.resolve()
         .then(run)
         .catch((err: unknown) => {
-          this.sendError(res, record, 500, 'InternalServerError', err instanceof Error ? err.message : String(err));
+          this.sendError(ex, 500, 'InternalServerError', err instanceof Error ? err.message : String(err));
         });
     };
 
-    if (path === NEXT_PATH) return route('GET', () => this.onNext(req, res, record));
+    if (path === NEXT_PATH) return route('GET', () => this.onNext(ex));
     const invocationPost = INVOCATION_POST.exec(path);
     if (invocationPost !== null) {
       const id = decodeURIComponent(invocationPost[1] as string);
       return invocationPost[2] === 'response'
-        ? route('POST', () => this.onResponse(id, req, res, record))
-        : route('POST', () => this.onError(id, req, res, record));
+        ? route('POST', () => this.onResponse(id, ex))
+        : route('POST', () => this.onError(id, ex));
     }
-    if (path === INIT_ERROR_PATH) return route('POST', () => this.onInitError(req, res, record));
-    if (path === EXTENSION_REGISTER_PATH) return route('POST', () => this.onRegister(req, res, record));
-    if (path === EXTENSION_NEXT_PATH) return route('GET', () => this.onExtensionNext(req, res, record));
-    if (EXTENSION_ERROR_PATH.test(path)) return route('POST', () => this.onExtensionError(req, res, record));
-    if (RIE_INVOKE.test(path)) return route('POST', () => this.onRieInvoke(req, res, record));
+    if (path === INIT_ERROR_PATH) return route('POST', () => this.onInitError(ex));
+    if (path === EXTENSION_REGISTER_PATH) return route('POST', () => this.onRegister(ex));
+    if (path === EXTENSION_NEXT_PATH) return route('GET', () => this.onExtensionNext(ex));
+    if (EXTENSION_ERROR_PATH.test(path)) return route('POST', () => this.onExtensionError(ex));
+    if (RIE_INVOKE.test(path)) return route('POST', () => this.onRieInvoke(ex));
     req.resume();
-    this.sendError(res, record, 404, 'NotFound', `no route for ${record.method} ${path}`);
+    this.sendError(ex, 404, 'NotFound', `no route for ${record.method} ${path}`);
   }
 
-  private onNext(req: IncomingMessage, res: ServerResponse, record: MutableRecord): void {
+  private onNext(ex: Exchange): void {
     this.polled++;
-    req.resume();
-    const poll: Poll = { req, res, record };
-    this.polls.push(poll);
-    res.on('close', () => {
-      const index = this.polls.indexOf(poll);
+    ex.req.resume();
+    this.polls.push(ex);
+    ex.res.on('close', () => {
+      const index = this.polls.indexOf(ex);
       if (index >= 0) {
         this.polls.splice(index, 1);
         this.notify();
@@ -738,7 +726,8 @@ class LocalRuntimeApi implements RuntimeApiServer {
    * id it never handed out, 410 after the deadline, 403 when a response or error was already
    * posted (or is being posted).
    */
-  private claim(id: string, req: IncomingMessage, res: ServerResponse, record: MutableRecord): Invocation | undefined {
+  private claim(id: string, ex: Exchange): Invocation | undefined {
+    const { req } = ex;
     const invocation = this.live.get(id);
     const ending = this.finished.get(id);
     let refused: [number, string, string] | undefined;
@@ -750,45 +739,35 @@ class LocalRuntimeApi implements RuntimeApiServer {
     }
     if (refused === undefined) return invocation;
     req.resume();
-    this.sendError(res, record, ...refused);
+    this.sendError(ex, ...refused);
     return undefined;
   }
 
-  private async onResponse(id: string, req: IncomingMessage, res: ServerResponse, record: MutableRecord): Promise<void> {
-    const invocation = this.claim(id, req, res, record);
+  private async onResponse(id: string, ex: Exchange): Promise<void> {
+    const { req, record } = ex;
+    const invocation = this.claim(id, ex);
     if (invocation === undefined) return;
     const mode = header(req, RESPONSE_MODE_HEADER);
     if (mode !== undefined && mode !== 'streaming') {
       // Lambda fails the invocation as well as refusing the request.
       req.resume();
-      this.sendError(res, record, 400, 'InvalidFunctionResponseMode', 'Invalid function response mode');
-      const document = errorDocument('Runtime.InvalidResponseModeHeader', `invalid response mode ${JSON.stringify(mode)}`);
-      this.finish(invocation, 'completed', {
-        status: 'error',
-        body: Buffer.from(JSON.stringify(document)),
-        errorType: document.errorType,
-        error: document,
-        headers: req.headers,
-      });
+      this.sendError(ex, 400, 'InvalidFunctionResponseMode', 'Invalid function response mode');
+      const message = `invalid response mode ${JSON.stringify(mode)}`;
+      const failure = platformFailure('error', 'Runtime.InvalidResponseModeHeader', message, { headers: req.headers });
+      this.finish(invocation, 'completed', failure);
       return;
     }
     const streamed = mode === 'streaming';
     const limit = streamed ? this.maxStreamedResponseBytes : this.maxResponseBytes;
     const tooLarge = (): void => {
-      this.sendError(res, record, 413, 'RequestEntityTooLarge', `Exceeded maximum allowed payload size (${limit} bytes).`);
-      const document = errorDocument(
-        'Function.ResponseSizeTooLarge',
-        `Response payload size exceeded maximum allowed payload size (${limit} bytes).`,
-      );
-      this.finish(invocation, 'completed', {
-        status: 'error',
-        body: Buffer.from(JSON.stringify(document)),
-        errorType: document.errorType,
-        error: document,
+      this.sendError(ex, 413, 'RequestEntityTooLarge', `Exceeded maximum allowed payload size (${limit} bytes).`);
+      const message = `Response payload size exceeded maximum allowed payload size (${limit} bytes).`;
+      const failure = platformFailure('error', 'Function.ResponseSizeTooLarge', message, {
         streamed,
         contentType: header(req, 'content-type'),
         headers: req.headers,
       });
+      this.finish(invocation, 'completed', failure);
     };
     if (Number(header(req, 'content-length') ?? 0) > limit) {
       req.resume();
@@ -817,14 +796,14 @@ class LocalRuntimeApi implements RuntimeApiServer {
     }
     // The deadline may have passed while the body was arriving.
     if (isDone(invocation)) {
-      this.sendError(res, record, 410, 'InvokeTimeout', 'Invoke timeout');
+      this.sendError(ex, 410, 'InvokeTimeout', 'Invoke timeout');
       return;
     }
 
     const trailers = streamed ? definedOnly(req.trailers) : undefined;
     const trailerType = trailers?.[ERROR_TYPE_HEADER];
     const trailerBody = trailers?.[ERROR_BODY_TRAILER];
-    this.send(res, record, 202, { status: 'OK' });
+    this.send(ex, 202, { status: 'OK' });
     this.finish(invocation, 'completed', {
       status: trailerType === undefined ? 'success' : 'error',
       body: read.body,
@@ -838,22 +817,24 @@ class LocalRuntimeApi implements RuntimeApiServer {
     });
   }
 
-  private async onError(id: string, req: IncomingMessage, res: ServerResponse, record: MutableRecord): Promise<void> {
-    const invocation = this.claim(id, req, res, record);
+  private async onError(id: string, ex: Exchange): Promise<void> {
+    const { req } = ex;
+    const invocation = this.claim(id, ex);
     if (invocation === undefined) return;
     invocation.state = 'responding';
-    const read = await this.readLimited(req, res, record);
+    const read = await this.readLimited(ex);
     if (read === undefined) {
+      // An oversized or cut-off error document leaves the invocation open for another post.
       if (invocation.state === 'responding') invocation.state = 'dispatched';
       return;
     }
     // The deadline may have passed while the body was arriving.
     if (isDone(invocation)) {
-      this.sendError(res, record, 410, 'InvokeTimeout', 'Invoke timeout');
+      this.sendError(ex, 410, 'InvokeTimeout', 'Invoke timeout');
       return;
     }
     const error = parseErrorDocument(read);
-    this.send(res, record, 202, { status: 'OK' });
+    this.send(ex, 202, { status: 'OK' });
     this.finish(invocation, 'completed', {
       status: 'error',
       body: read,
@@ -864,13 +845,14 @@ class LocalRuntimeApi implements RuntimeApiServer {
     });
   }
 
-  private async onInitError(req: IncomingMessage, res: ServerResponse, record: MutableRecord): Promise<void> {
+  private async onInitError(ex: Exchange): Promise<void> {
+    const { req, record } = ex;
     if (this.initErrorRecord !== undefined) {
       req.resume();
-      this.sendError(res, record, 403, 'InvalidStateTransition', 'an init error was already posted');
+      this.sendError(ex, 403, 'InvalidStateTransition', 'an init error was already posted');
       return;
     }
-    const read = await this.readLimited(req, res, record);
+    const read = await this.readLimited(ex);
     if (read === undefined || this.initErrorRecord !== undefined) return;
     const error = parseErrorDocument(read);
     const initError: InitErrorRecord = {
@@ -881,17 +863,18 @@ class LocalRuntimeApi implements RuntimeApiServer {
       receivedAt: record.receivedAt,
     };
     this.initErrorRecord = initError;
-    this.send(res, record, 202, { status: 'OK' });
+    this.send(ex, 202, { status: 'OK' });
     const queued = this.queue.splice(0);
     for (const invocation of queued) this.finish(invocation, 'completed', initErrorFields(initError));
     this.notify();
   }
 
   /** Reads a buffered body, answering 413 past the limit; undefined when it was refused or cut. */
-  private async readLimited(req: IncomingMessage, res: ServerResponse, record: MutableRecord): Promise<Buffer | undefined> {
+  private async readLimited(ex: Exchange): Promise<Buffer | undefined> {
+    const { req, record } = ex;
     const limit = this.maxResponseBytes;
     const refuse = (): void =>
-      this.sendError(res, record, 413, 'RequestEntityTooLarge', `Exceeded maximum allowed payload size (${limit} bytes).`);
+      this.sendError(ex, 413, 'RequestEntityTooLarge', `Exceeded maximum allowed payload size (${limit} bytes).`);
     if (Number(header(req, 'content-length') ?? 0) > limit) {
       req.resume();
       refuse();
@@ -902,23 +885,24 @@ class LocalRuntimeApi implements RuntimeApiServer {
     return read.overflow || !read.complete ? undefined : read.body;
   }
 
-  private async onRegister(req: IncomingMessage, res: ServerResponse, record: MutableRecord): Promise<void> {
+  private async onRegister(ex: Exchange): Promise<void> {
+    const { req, record } = ex;
     const read = await readBody(req, this.maxResponseBytes, {});
     record.body = read.body;
     const name = header(req, 'lambda-extension-name');
     if (name === undefined || name === '') {
-      this.sendError(res, record, 403, 'Extension.MissingHeader', 'missing Lambda-Extension-Name header');
+      this.sendError(ex, 403, 'Extension.MissingHeader', 'missing Lambda-Extension-Name header');
       return;
     }
     let events: unknown;
     try {
       events = (JSON.parse(read.body.toString('utf8')) as { events?: unknown }).events ?? [];
     } catch {
-      this.sendError(res, record, 403, 'InvalidRequestFormat', 'the body is not JSON');
+      this.sendError(ex, 403, 'InvalidRequestFormat', 'the body is not JSON');
       return;
     }
     if (!Array.isArray(events) || !events.every((e): e is ExtensionEventType => e === 'INVOKE' || e === 'SHUTDOWN')) {
-      this.sendError(res, record, 403, 'Extension.InvalidEventType', `invalid events ${JSON.stringify(events)}`);
+      this.sendError(ex, 403, 'Extension.InvalidEventType', `invalid events ${JSON.stringify(events)}`);
       return;
     }
     const info: RegisteredExtension = { name, id: randomUUID(), events, registeredAt: Date.now() };
@@ -931,39 +915,39 @@ class LocalRuntimeApi implements RuntimeApiServer {
     if ((header(req, 'lambda-extension-accept-feature') ?? '').includes('accountId')) {
       answer.accountId = this.accountId;
     }
-    this.send(res, record, 200, answer, { 'Lambda-Extension-Identifier': info.id });
+    this.send(ex, 200, answer, { 'Lambda-Extension-Identifier': info.id });
     this.notify();
   }
 
-  private onExtensionNext(req: IncomingMessage, res: ServerResponse, record: MutableRecord): void {
-    req.resume();
-    const slot = this.extensionFor(req, res, record);
+  private onExtensionNext(ex: Exchange): void {
+    ex.req.resume();
+    const slot = this.extensionFor(ex);
     if (slot === undefined) return;
-    const poll: Poll = { req, res, record };
-    slot.polls.push(poll);
-    res.on('close', () => {
-      const index = slot.polls.indexOf(poll);
+    slot.polls.push(ex);
+    ex.res.on('close', () => {
+      const index = slot.polls.indexOf(ex);
       if (index >= 0) slot.polls.splice(index, 1);
     });
     this.flushExtension(slot);
   }
 
-  private async onExtensionError(req: IncomingMessage, res: ServerResponse, record: MutableRecord): Promise<void> {
+  private async onExtensionError(ex: Exchange): Promise<void> {
+    const { req, record } = ex;
     const read = await readBody(req, this.maxResponseBytes, {});
     record.body = read.body;
-    if (this.extensionFor(req, res, record) === undefined) return;
-    this.send(res, record, 202, { status: 'OK' });
+    if (this.extensionFor(ex) === undefined) return;
+    this.send(ex, 202, { status: 'OK' });
   }
 
-  private extensionFor(req: IncomingMessage, res: ServerResponse, record: MutableRecord): ExtensionSlot | undefined {
-    const id = header(req, 'lambda-extension-identifier');
+  private extensionFor(ex: Exchange): ExtensionSlot | undefined {
+    const id = header(ex.req, 'lambda-extension-identifier');
     if (id === undefined || id === '') {
-      this.sendError(res, record, 403, 'Extension.MissingHeader', 'missing Lambda-Extension-Identifier header');
+      this.sendError(ex, 403, 'Extension.MissingHeader', 'missing Lambda-Extension-Identifier header');
       return undefined;
     }
     const slot = this.extensionSlots.find((s) => s.info.id === id.toLowerCase());
     if (slot === undefined) {
-      this.sendError(res, record, 403, 'Extension.UnknownExtensionIdentifier', `Unknown extension ${id}`);
+      this.sendError(ex, 403, 'Extension.UnknownExtensionIdentifier', `Unknown extension ${id}`);
     }
     return slot;
   }
@@ -975,15 +959,16 @@ class LocalRuntimeApi implements RuntimeApiServer {
 
   private flushExtension(slot: ExtensionSlot): void {
     while (slot.queue.length > 0 && slot.polls.length > 0) {
-      const poll = slot.polls.shift() as Poll;
+      const poll = slot.polls.shift() as Exchange;
       if (poll.res.destroyed) continue;
       const event = slot.queue.shift() as ExtensionEvent;
-      this.send(poll.res, poll.record, 200, event, { 'Lambda-Extension-Event-Identifier': randomUUID() });
+      this.send(poll, 200, event, { 'Lambda-Extension-Event-Identifier': randomUUID() });
     }
   }
 
   /** The Runtime Interface Emulator's endpoint, shaped like Lambda's Invoke API. */
-  private async onRieInvoke(req: IncomingMessage, res: ServerResponse, record: MutableRecord): Promise<void> {
+  private async onRieInvoke(ex: Exchange): Promise<void> {
+    const { req, res, record } = ex;
     const read = await readBody(req, Number.POSITIVE_INFINITY, {});
     record.body = read.body;
     if (!read.complete) return;
@@ -998,7 +983,9 @@ class LocalRuntimeApi implements RuntimeApiServer {
       rawBody: read.body.length === 0 ? Buffer.from('{}') : read.body,
     };
     const clientContext = header(req, 'x-amz-client-context');
-    if (clientContext !== undefined) options.clientContext = Buffer.from(clientContext, 'base64').toString('utf8');
+    if (clientContext !== undefined) {
+      options.clientContext = Buffer.from(clientContext, 'base64').toString('utf8');
+    }
     if (invocationType === 'Event') {
       this.invoke(undefined, options).catch(() => {});
       record.status = 202;
@@ -1009,12 +996,13 @@ class LocalRuntimeApi implements RuntimeApiServer {
     const headers: Record<string, string> = { 'X-Amz-Executed-Version': this.functionVersion };
     if (result.status === 'success') {
       headers['Content-Type'] = result.contentType ?? 'application/json';
-      this.send(res, record, 200, result.body, headers);
+      this.send(ex, 200, result.body, headers);
       return;
     }
     headers['X-Amz-Function-Error'] = 'Unhandled';
-    const body = result.streamed && result.error !== undefined ? Buffer.from(JSON.stringify(result.error)) : result.body;
-    this.send(res, record, 200, body, headers);
+    // A stream that failed midway carries its error in the trailer, not in the body.
+    const failedStream = result.streamed && result.error !== undefined;
+    this.send(ex, 200, failedStream ? Buffer.from(JSON.stringify(result.error)) : result.body, headers);
   }
 }
 
@@ -1076,7 +1064,7 @@ function errorTypeOf(req: IncomingMessage, error: ErrorDocument | undefined): st
   return error?.errorType || 'Unhandled';
 }
 
-function initErrorFields(initError: InitErrorRecord): Omit<ResultInit, 'requestId' | 'durationMs'> {
+function initErrorFields(initError: InitErrorRecord): ResultFields {
   return {
     status: 'init-error',
     body: initError.body,
@@ -1085,6 +1073,17 @@ function initErrorFields(initError: InitErrorRecord): Omit<ResultInit, 'requestI
     contentType: initError.headers['content-type'],
     headers: initError.headers,
   };
+}
+
+/** Result fields for an outcome the platform decides, carrying Lambda's error document. */
+function platformFailure(
+  status: InvocationStatus,
+  errorType: string,
+  errorMessage: string,
+  extra: Partial<ResultFields> = {},
+): ResultFields {
+  const error = errorDocument(errorType, errorMessage);
+  return { ...extra, status, body: Buffer.from(JSON.stringify(error)), errorType, error };
 }
 
 function createResult(init: ResultInit): InvocationResult {

@@ -1,8 +1,8 @@
-import { mkdtempSync, realpathSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { runFunction, startFunction, type FunctionOptions, type LocalFunction } from '../src/function-process.js';
 import { startRuntimeApi } from '../src/runtime-api-server.js';
 
@@ -30,6 +30,21 @@ afterEach(async () => {
 });
 
 afterAll(() => rmSync(taskRoot, { recursive: true, force: true }));
+
+/** Whether a process runs; a zombie waiting for a reaper counts as dead. */
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    // Field 3 of /proc/PID/stat is the state; Z is a zombie.
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0] !== 'Z';
+  } catch {
+    return process.platform !== 'linux';
+  }
+}
 
 interface EnvReply {
   env: Record<string, string>;
@@ -121,6 +136,21 @@ describe('startFunction', () => {
     expect(argv).toEqual(['extra-arg']);
   });
 
+  it('echoes the output live when asked', async () => {
+    const written: string[] = [];
+    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      written.push(String(chunk));
+      return true;
+    });
+    try {
+      const fn = await start({ echo: true });
+      await fn.waitForLog(/ready/);
+      expect(written.join('')).toContain('mini-runtime ready');
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
   it('captures output and waits for log lines', async () => {
     const fn = await start();
     await expect(fn.waitForLog(/mini-runtime ready/)).resolves.toBe('mini-runtime ready');
@@ -206,6 +236,14 @@ describe('stop()', () => {
     expect(fn.logs()).toContain('SIGTERM received');
     // Subscribed to nothing, so no SHUTDOWN event for this extension.
     expect(fn.logs()).not.toContain('extension event');
+  });
+
+  it('kills what the runtime started along with it', async () => {
+    const fn = await start();
+    const { pid } = (await fn.invoke({ action: 'spawn' })).json<{ pid: number }>();
+    expect(isAlive(pid)).toBe(true);
+    await fn.stop();
+    await expect.poll(() => isAlive(pid)).toBe(false);
   });
 
   it('leaves a server it was given open', async () => {

@@ -238,12 +238,16 @@ describe('GET /runtime/invocation/next', () => {
 
   it('hands each queued event to exactly one of several waiting pollers, in order', async () => {
     const server = await start();
-    const polls = [next(server), next(server), next(server)];
-    await server.waitForPoll(3);
+    const polls: Array<Promise<Reply>> = [];
+    // One at a time, so the order in which the server saw them is known.
+    for (let i = 1; i <= 3; i++) {
+      polls.push(next(server));
+      await server.waitForPoll(i);
+    }
     const results = [1, 2, 3].map((n) => server.invoke({ n }));
     const replies = await Promise.all(polls);
     const events = replies.map((r) => (r.json() as { n: number }).n);
-    expect(events.sort()).toEqual([1, 2, 3]);
+    expect(events).toEqual([1, 2, 3]);
     expect(new Set(replies.map(requestIdOf)).size).toBe(3);
     expect(server.queuedInvocations).toBe(0);
 
@@ -600,6 +604,19 @@ describe('extensions API', () => {
     expect(bystanderAnswered).toBe(false);
   });
 
+  it('accepts extension init and exit errors from a registered extension only', async () => {
+    const server = await start();
+    const ext = await register(server, 'failing', []);
+    for (const phase of ['init', 'exit']) {
+      const path = `/2020-01-01/extension/${phase}/error`;
+      const body = '{"errorType":"Extension.Crash","errorMessage":"x"}';
+      const ok = await call(server, 'POST', path, { headers: { 'Lambda-Extension-Identifier': ext.id }, body });
+      expect(ok.status).toBe(202);
+      const stranger = await call(server, 'POST', path, { body });
+      expect(stranger.status).toBe(403);
+    }
+  });
+
   it('sends INVOKE events to extensions that subscribed to them', async () => {
     const server = await start();
     const ext = await register(server, 'inv', ['INVOKE']);
@@ -656,6 +673,13 @@ describe('RIE invoke endpoint', () => {
     const event = await runtime;
     expect(event.text()).toBe('{}');
     expect(JSON.parse(event.headers['lambda-runtime-client-context'] as string)).toEqual({ custom: { k: 'v' } });
+  });
+
+  it('answers a DryRun with 204 and queues nothing', async () => {
+    const server = await start();
+    const r = await call(server, 'POST', RIE, { body: '{}', headers: { 'X-Amz-Invocation-Type': 'DryRun' } });
+    expect(r.status).toBe(204);
+    expect(server.queuedInvocations).toBe(0);
   });
 
   it('answers an Event invocation with 202 without waiting for the function', async () => {
