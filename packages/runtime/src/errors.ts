@@ -252,7 +252,7 @@ export function stackLines(stack: unknown): string[] {
 
 function runtimeType(err: object): string | undefined {
   const declared = safeGet(err, 'lambdaErrorType');
-  if (typeof declared === 'string' && /^[A-Za-z0-9]+\.[A-Za-z0-9._-]+$/.test(declared)) return declared;
+  if (typeof declared === 'string' && declared.trim() !== '') return declared;
   // Errors named `Runtime.X` without the property (context.ts, other runtimes) are runtime errors too.
   const name = safeGet(err, 'name');
   if (typeof name === 'string' && /^Runtime\.[A-Za-z0-9]+$/.test(name)) return name;

@@ -80,6 +80,14 @@ describe('describeError', () => {
     });
   });
 
+  it('puts a lambdaErrorType without a category under Runtime, header-safe', () => {
+    const err = Object.assign(new Error('x'), { lambdaErrorType: 'Config Invalid' });
+    expect(describeError(err)).toMatchObject({
+      typeHeader: 'Runtime.Config_Invalid',
+      response: { errorType: 'Runtime.Config_Invalid' },
+    });
+  });
+
   it('treats errors named Runtime.X as runtime errors', () => {
     const err = new Error('bad header');
     err.name = 'Runtime.InvalidContextHeader';
