@@ -66,6 +66,8 @@ export type FieldResolution =
       /** Index in the field's sources, -1 for a schema default. */
       readonly sourceIndex: number;
       readonly raw: unknown;
+      /** Equal fingerprints mean an equal raw value: the parsed value is reused. */
+      readonly fingerprint: unknown;
       readonly value: unknown;
       /** For Secrets Manager/KMS values. */
       readonly fetched: FetchInfo | undefined;
@@ -345,7 +347,12 @@ export class DefinitionState {
 }
 
 type Step =
-  | { readonly kind: 'present'; readonly raw: unknown; readonly fetched: FetchInfo | undefined }
+  | {
+      readonly kind: 'present';
+      readonly raw: unknown;
+      readonly fingerprint: unknown;
+      readonly fetched: FetchInfo | undefined;
+    }
   | { readonly kind: 'absent'; readonly note: string | undefined }
   | { readonly kind: 'issue'; readonly issue: ConfigIssue }
   | { readonly kind: 'wait' };
@@ -418,7 +425,14 @@ class Resolution {
         } else {
           const fallback = validateAbsent(plan, notes.get(plan.index) ?? []);
           if (fallback.ok) {
-            resolutions.set(plan.index, { state: 'default', sourceIndex: -1, raw: undefined, value: fallback.value, fetched: undefined });
+            resolutions.set(plan.index, {
+              state: 'default',
+              sourceIndex: -1,
+              raw: undefined,
+              fingerprint: undefined,
+              value: fallback.value,
+              fetched: undefined,
+            });
           } else {
             issues.push(fallback.issue);
           }
@@ -439,12 +453,27 @@ class Resolution {
     step: Extract<Step, { kind: 'present' }>,
   ): { ok: true; resolution: FieldResolution } | { ok: false; issue: ConfigIssue } {
     const before = this.#previous?.resolutions[plan.index];
-    if (before !== undefined && before.state === 'value' && before.sourceIndex === sourceIndex && Object.is(before.raw, step.raw)) {
+    if (
+      before !== undefined &&
+      before.state === 'value' &&
+      before.sourceIndex === sourceIndex &&
+      Object.is(before.fingerprint, step.fingerprint)
+    ) {
       return { ok: true, resolution: { ...before, fetched: step.fetched } };
     }
     const parsed = validate(plan, source, step.raw);
     if (!parsed.ok) return parsed;
-    return { ok: true, resolution: { state: 'value', sourceIndex, raw: step.raw, value: parsed.value, fetched: step.fetched } };
+    return {
+      ok: true,
+      resolution: {
+        state: 'value',
+        sourceIndex,
+        raw: step.raw,
+        fingerprint: step.fingerprint,
+        value: parsed.value,
+        fetched: step.fetched,
+      },
+    };
   }
 
   async #clients(plans: readonly FieldPlan[], phase: 'static' | 'dynamic'): Promise<void> {
@@ -469,11 +498,13 @@ class Resolution {
     switch (source.kind) {
       case 'env': {
         const raw = readEnv(source.name);
-        return raw === undefined ? ABSENT : { kind: 'present', raw, fetched: undefined };
+        return raw === undefined ? ABSENT : { kind: 'present', raw, fingerprint: raw, fetched: undefined };
       }
       case 'payload': {
         const raw = this.#event === NO_EVENT ? undefined : readPath(this.#event, source.segments);
-        return raw === undefined || raw === null || raw === '' ? ABSENT : { kind: 'present', raw, fetched: undefined };
+        return raw === undefined || raw === null || raw === ''
+          ? ABSENT
+          : { kind: 'present', raw, fingerprint: raw, fetched: undefined };
       }
       case 'secretsmanager': {
         const lookup = lookupReference(source);
@@ -535,7 +566,13 @@ class Resolution {
     });
     if (decoded.kind === 'absent') return { kind: 'absent', note: decoded.note && `${decoded.note} (${label})` };
     if (decoded.kind === 'error') return issue(plan, source, 'invalid', `invalid: ${decoded.message}`, label);
-    return { kind: 'present', raw: decoded.raw, fetched: { label, fetchedAt: outcome.fetchedAt, stale: outcome.stale } };
+    // A refetch makes new objects; parsed JSON is compared by its source text instead.
+    const raw = decoded.raw;
+    const fingerprint =
+      typeof raw === 'object' && raw !== null && !(raw instanceof Uint8Array)
+        ? `json\u0000${jsonKey ?? ''}\u0000${outcome.value.text()}`
+        : raw;
+    return { kind: 'present', raw, fingerprint, fetched: { label, fetchedAt: outcome.fetchedAt, stale: outcome.stale } };
   }
 
   async #fetchPending(): Promise<void> {
