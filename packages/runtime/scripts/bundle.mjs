@@ -1,11 +1,16 @@
 // Bundles src/bootstrap.ts into dist/bootstrap: one self-contained executable file that the
 // Dockerfiles copy to /var/runtime/bootstrap (no node_modules in the image's runtime dir).
-import { chmod } from 'node:fs/promises';
+import { chmod, rm, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const outfile = `${root}dist/bootstrap`;
+
+// dist/ holds only the deployable artifact. In /var/runtime there is no package.json, so Node
+// loads the extensionless file as CommonJS; here the package is "type": "module", so dist/
+// says commonjs for itself. The library API is emitted by tsc to lib/.
+await rm(`${root}dist`, { recursive: true, force: true });
 
 await build({
   entryPoints: [`${root}src/bootstrap.ts`],
@@ -24,3 +29,4 @@ await build({
   logLevel: 'warning',
 });
 await chmod(outfile, 0o755);
+await writeFile(`${root}dist/package.json`, `${JSON.stringify({ type: 'commonjs' })}\n`);

@@ -1,4 +1,7 @@
+import type { ErrorResponse } from './errors.js';
 import { HttpConnection, type HttpRequestStream, type HttpResponse } from './http-client.js';
+
+export type { ErrorResponse };
 
 /** One invocation, as answered by `GET /runtime/invocation/next`. Assignable to `ContextHeaders`. */
 export interface Invocation {
@@ -20,13 +23,6 @@ export interface Invocation {
   readonly invocationId: string | undefined;
   /** The event, as sent. */
   readonly body: Buffer;
-}
-
-/** The JSON body of an error post, and of the error trailer of a streamed response. */
-export interface ErrorResponse {
-  errorMessage: string;
-  errorType: string;
-  stackTrace: string[];
 }
 
 /**

@@ -1,0 +1,96 @@
+/**
+ * The `bootstrap` executable of a provided.al2023 image: Lambda runs it with `_HANDLER` set from
+ * the image's CMD (the Runtime Interface Emulator passes it as the first argument instead).
+ */
+import { readFunctionInfo } from './context.js';
+import { describeError } from './errors.js';
+import { loadHandler, type LoadedHandler } from './handler-loader.js';
+import { getHost } from './host.js';
+import { installLogging, logger } from './logging.js';
+import { runInitHooks, type InitResult } from './init-hooks.js';
+import { runLoop } from './runtime.js';
+import { RuntimeApiClient, type Invocation } from './runtime-api.js';
+import { armShutdownHooks } from './shutdown.js';
+
+/** Exit codes the managed runtime uses when a fault escapes the handler. */
+const EXIT_UNCAUGHT_EXCEPTION = 129;
+const EXIT_UNHANDLED_REJECTION = 128;
+
+function exit(code: number): never {
+  process.exit(code);
+}
+
+function readConcurrency(raw: string | undefined): number {
+  if (raw === undefined || raw === '') return 1;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1) {
+    logger.warn(`AWS_LAMBDA_MAX_CONCURRENCY=${JSON.stringify(raw)} is not a positive integer; using 1`);
+    return 1;
+  }
+  return value;
+}
+
+async function main(): Promise<void> {
+  const env = process.env;
+  installLogging(env);
+  const address = env.AWS_LAMBDA_RUNTIME_API;
+  if (address === undefined || address === '') {
+    logger.error('AWS_LAMBDA_RUNTIME_API is not set: the bootstrap must be started by Lambda or an emulator');
+    exit(1);
+  }
+  const initClient = new RuntimeApiClient(address);
+  const inFlight = new Set<Invocation>();
+  let initialised = false;
+
+  // A fault outside any handler leaves the process in an unknown state: report it where Lambda
+  // will see it, then exit so Lambda starts a fresh environment (the managed runtime does too).
+  const fatal = (err: unknown, typeHeader: string, code: number): void => {
+    const { response } = describeError(err);
+    const report = { ...response, errorType: typeHeader };
+    logger.error(`${typeHeader} ${JSON.stringify(report)}`);
+    const posts = initialised
+      ? [...inFlight].map((inv) => initClient.postError(inv, report, typeHeader))
+      : [initClient.postInitError(report, typeHeader)];
+    void Promise.allSettled(posts).then(() => exit(code));
+  };
+  process.on('uncaughtException', (err) => fatal(err, 'Runtime.UncaughtException', EXIT_UNCAUGHT_EXCEPTION));
+  process.on('unhandledRejection', (reason) =>
+    fatal(reason, 'Runtime.UnhandledPromiseRejection', EXIT_UNHANDLED_REJECTION),
+  );
+
+  let handler: LoadedHandler;
+  let init: InitResult;
+  try {
+    const taskRoot = env.LAMBDA_TASK_ROOT || process.cwd();
+    handler = await loadHandler(env._HANDLER || process.argv[2] || '', taskRoot);
+    init = await runInitHooks(handler, env, taskRoot);
+    if (getHost().shutdownHooks.length > 0) await armShutdownHooks(address, exit);
+  } catch (err) {
+    const { response, typeHeader } = describeError(err);
+    logger.logError('Init Error', err);
+    await initClient.postInitError(response, typeHeader).catch(() => {});
+    exit(1);
+  }
+  initialised = true;
+
+  const info = readFunctionInfo(env);
+  const concurrency = readConcurrency(env.AWS_LAMBDA_MAX_CONCURRENCY);
+  const loops = Array.from({ length: concurrency }, (_, i) =>
+    runLoop({
+      client: i === 0 ? initClient : new RuntimeApiClient(address),
+      handler,
+      commandEnvironment: init.commandEnvironment,
+      info,
+      traceEnv: concurrency === 1,
+      inFlight,
+    }),
+  );
+  try {
+    await Promise.race(loops);
+  } catch (err) {
+    logger.error(`Runtime API unavailable, exiting: ${(err as Error).message}`);
+    exit(1);
+  }
+}
+
+void main();
