@@ -1,0 +1,113 @@
+import { readFileSync } from 'node:fs';
+import { CliError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './cli-error.js';
+import type { CommandIo } from './io.js';
+
+/** A command's entry point: its arguments (after the command's name) to an exit status. */
+export type CommandRunner = (argv: readonly string[], io: CommandIo) => Promise<number>;
+
+interface CommandEntry {
+  /** How the command is called, for the overview. */
+  readonly synopsis: string;
+  /** One line for the overview. */
+  readonly summary: string;
+  /** Loaded on use, so `--help` does not load the AWS SDK or the stand-ins. */
+  readonly load: () => Promise<CommandRunner>;
+}
+
+/** The commands by name; a two-word name (`env set`) is matched before a one-word one. */
+const COMMANDS: ReadonlyMap<string, CommandEntry> = new Map<string, CommandEntry>([
+  [
+    'invoke',
+    {
+      synopsis: 'invoke [TASK_ROOT]',
+      summary: 'run a function once on local stand-ins and print its response',
+      load: async () => (await import('./commands/invoke.js')).invoke,
+    },
+  ],
+  [
+    'env set',
+    {
+      synopsis: 'env set FUNCTION KEY=VALUE...',
+      summary: "change some of a Lambda function's environment variables, keep the others",
+      load: async () => {
+        const { envSet } = await import('./commands/env-set.js');
+        return (argv, io) => envSet(argv, io);
+      },
+    },
+  ],
+  // `check` (a SAM template against config definitions) is registered here.
+]);
+
+/** The overview printed by `custom-runtime --help`. */
+export function usage(): string {
+  const width = Math.max(...[...COMMANDS.values()].map((command) => command.synopsis.length));
+  const lines = [...COMMANDS.values()].map((command) => `  ${command.synopsis.padEnd(width)}  ${command.summary}`);
+  return `Usage: custom-runtime <command> [options]
+
+Commands:
+${lines.join('\n')}
+
+Options:
+  -h, --help     show this help; \`custom-runtime <command> --help\` for a command's
+  --version      print the version
+
+Exit status: 0 success, 1 failure (function error, AWS error, concurrent change), 2 usage error.
+`;
+}
+
+/**
+ * Runs the command line `argv` (without `node` and the script) and resolves with the exit
+ * status. Errors are reported on `io.stderr`; nothing is thrown for a failed command.
+ */
+export async function runCli(argv: readonly string[], io: CommandIo): Promise<number> {
+  const [first, second] = argv;
+  if (first === undefined) {
+    io.stderr(usage());
+    return EXIT_USAGE;
+  }
+  if (first === '-h' || first === '--help' || (first === 'help' && second === undefined)) {
+    io.stdout(usage());
+    return EXIT_OK;
+  }
+  if (first === '--version') {
+    io.stdout(`${version()}\n`);
+    return EXIT_OK;
+  }
+  // `help env set` is `env set --help`.
+  const [words, helpAsked] = first === 'help' ? [argv.slice(1), true] : [argv, false];
+  const match = findCommand(words);
+  if (match === undefined) {
+    const name = first === 'env' && second === undefined ? 'env' : words.slice(0, 2).join(' ');
+    io.stderr(`custom-runtime: unknown command '${name}'\n\n${usage()}`);
+    return EXIT_USAGE;
+  }
+  const rest = helpAsked ? ['--help'] : words.slice(match.length);
+  try {
+    const runner = await match.entry.load();
+    return await runner(rest, io);
+  } catch (error) {
+    if (error instanceof CliError) {
+      io.stderr(`custom-runtime ${match.name}: ${error.message}\n`);
+      return error.exitCode;
+    }
+    // Our own bug or an unexpected failure: the message, never a dump of state.
+    io.stderr(`custom-runtime ${match.name}: unexpected error: ${error instanceof Error ? error.message : 'non-Error thrown'}\n`);
+    return EXIT_FAILURE;
+  }
+}
+
+function findCommand(words: readonly string[]): { name: string; entry: CommandEntry; length: number } | undefined {
+  for (const length of [2, 1]) {
+    if (words.length < length) continue;
+    const name = words.slice(0, length).join(' ');
+    const entry = COMMANDS.get(name);
+    if (entry !== undefined) return { name, entry, length };
+  }
+  return undefined;
+}
+
+function version(): string {
+  // package.json sits one level above both src/ and dist/.
+  const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+  return typeof manifest.version === 'string' ? manifest.version : 'unknown';
+}
