@@ -48,7 +48,7 @@ Commands:
 ${lines.join('\n')}
 
 Options:
-  -h, --help     show this help; \`custom-runtime <command> --help\` for a command's
+  -h, --help     show this help (a command's: custom-runtime <command> --help)
   --version      print the version
 
 Exit status: 0 success, 1 failure (function error, AWS error, concurrent change), 2 usage error.
