@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
@@ -202,16 +203,9 @@ class LambdaControlPlane implements LambdaControlPlaneStandIn {
   }
 
   async listen(): Promise<void> {
-    const server = createServer((req, res) => {
-      void this.#handle(req, res);
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    const server = createServer((req, res) => void this.#handle(req, res));
+    // once() rejects if 'error' comes first.
+    await once(server.listen(0, '127.0.0.1'), 'listening');
     this.#server = server;
     this.#url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   }
