@@ -148,9 +148,11 @@ export class SourceCache {
       const promise = run.then((outcomes) => outcomes.get(key) ?? internalFailure());
       promises.set(key, promise);
       this.#inflight.set(key, promise);
-      void promise.finally(() => {
+      const done = (): void => {
         if (this.#inflight.get(key) === promise) this.#inflight.delete(key);
-      });
+      };
+      // Callers handle the rejection; this branch must not create an unhandled one.
+      promise.then(done, done);
     }
     return promises;
   }

@@ -80,6 +80,10 @@ export interface Snapshot {
   readonly createdAt: number;
   readonly validUntil: number;
   readonly resolutions: readonly FieldResolution[];
+  /** Every key in definition order, static values filled in; cloned per invocation. */
+  readonly template: Readonly<Record<string, unknown>>;
+  /** Fields resolved per invocation. */
+  readonly dynamic: readonly FieldPlan[];
   /** For definitions without payload fields: the config, already resolved. */
   readonly promise: Promise<object> | undefined;
   /** Config outside an invocation (payload fields undefined), built on first use. */
@@ -108,6 +112,7 @@ export class DefinitionState {
   readonly plan: readonly FieldPlan[];
   readonly options: DefinitionOptions;
   readonly #proto: object;
+  readonly #shape: Readonly<Record<string, unknown>>;
   readonly #hasDynamic: boolean;
   readonly #logger: ConfigLogger;
   #snapshot: Snapshot | undefined;
@@ -138,6 +143,12 @@ export class DefinitionState {
     });
     this.#hasDynamic = this.plan.some((p) => p.dynamicSources.length > 0);
     this.#proto = redactingPrototype(new Set(this.plan.filter((p) => p.secret).map((p) => p.key)));
+    // Objects that get more than a dozen properties by keyed stores turn into slow dictionaries;
+    // JSON.parse builds a fast-mode object, and clones of it stay fast.
+    this.#shape = JSON.parse(JSON.stringify(Object.fromEntries(this.plan.map((p) => [p.key, null])))) as Record<
+      string,
+      unknown
+    >;
     this.#dynamicMemo = this.plan.map(() => undefined);
   }
 
@@ -225,33 +236,33 @@ export class DefinitionState {
     return result;
   }
 
+  /** A fresh config object: the snapshot's values, fast properties, redacting prototype. */
+  #instantiate(snapshot: Snapshot): Record<string, unknown> {
+    return Object.setPrototypeOf({ ...snapshot.template }, this.#proto) as Record<string, unknown>;
+  }
+
   // Payload fields without KMS: read and validate synchronously. Returns undefined when a
   // field needs KMS (the async path handles the whole definition then).
   #dynamicSync(snapshot: Snapshot, event: unknown): object | undefined {
-    const out = Object.create(this.#proto) as Record<string, unknown>;
+    let out: Record<string, unknown> | undefined;
     let issues: ConfigIssue[] | undefined;
-    for (const plan of this.plan) {
-      const resolution = snapshot.resolutions[plan.index];
-      if (resolution === undefined || resolution.state !== 'dynamic') {
-        out[plan.key] = resolution?.value;
-        continue;
-      }
+    for (const plan of snapshot.dynamic) {
       let found = false;
-      for (let i = 0; i < plan.dynamicSources.length; i++) {
-        const source = plan.dynamicSources[i] as Source;
+      let value: unknown;
+      for (const source of plan.dynamicSources) {
         if (source.kind !== 'payload') return undefined;
         const raw = readPath(event, source.segments);
         if (raw === undefined || raw === null || raw === '') continue;
         found = true;
         const memo = this.#dynamicMemo[plan.index];
         if (memo !== undefined && memo.raw === raw) {
-          out[plan.key] = memo.value;
+          value = memo.value;
           break;
         }
         const parsed = validate(plan, source, raw);
         if (parsed.ok) {
-          out[plan.key] = parsed.value;
-          if (typeof raw !== 'object') this.#dynamicMemo[plan.index] = { raw, value: parsed.value };
+          value = parsed.value;
+          if (typeof raw !== 'object') this.#dynamicMemo[plan.index] = { raw, value };
         } else {
           (issues ??= []).push(parsed.issue);
         }
@@ -259,22 +270,22 @@ export class DefinitionState {
       }
       if (!found) {
         const fallback = validateAbsent(plan, []);
-        if (fallback.ok) out[plan.key] = fallback.value;
+        if (fallback.ok) value = fallback.value;
         else (issues ??= []).push(fallback.issue);
       }
+      (out ??= this.#instantiate(snapshot))[plan.key] = value;
     }
     if (issues !== undefined) throw new ConfigError(issues);
-    return out;
+    return out ?? this.#instantiate(snapshot);
   }
 
   async #dynamicAsync(snapshot: Snapshot, event: unknown): Promise<object> {
-    const dynamic = this.plan.filter((p) => snapshot.resolutions[p.index]?.state === 'dynamic');
     const run = new Resolution(this, event);
-    const result = await run.resolveFields(dynamic, 'dynamic');
+    const result = await run.resolveFields(snapshot.dynamic, 'dynamic');
     if (result.issues.length > 0) throw new ConfigError(result.issues);
-    const out = Object.create(this.#proto) as Record<string, unknown>;
-    for (const plan of this.plan) {
-      const resolution = result.resolutions.get(plan.index) ?? snapshot.resolutions[plan.index];
+    const out = this.#instantiate(snapshot);
+    for (const plan of snapshot.dynamic) {
+      const resolution = result.resolutions.get(plan.index);
       out[plan.key] = resolution !== undefined && resolution.state !== 'dynamic' ? resolution.value : undefined;
     }
     return out;
@@ -282,15 +293,10 @@ export class DefinitionState {
 
   // Outside an invocation payload fields are undefined, unless their schema supplies a default.
   #outside(snapshot: Snapshot): object {
-    const out = Object.create(this.#proto) as Record<string, unknown>;
-    for (const plan of this.plan) {
-      const resolution = snapshot.resolutions[plan.index];
-      if (resolution?.state === 'dynamic') {
-        const fallback = safeParse(plan.field.schema, undefined);
-        out[plan.key] = fallback.success ? fallback.data : undefined;
-      } else {
-        out[plan.key] = resolution?.value;
-      }
+    const out = this.#instantiate(snapshot);
+    for (const plan of snapshot.dynamic) {
+      const fallback = safeParse(plan.field.schema, undefined);
+      out[plan.key] = fallback.success ? fallback.data : undefined;
     }
     return Object.freeze(out);
   }
@@ -302,19 +308,26 @@ export class DefinitionState {
     const resolutions = this.plan.map((p) => result.resolutions.get(p.index));
     if (result.issues.length > 0) return { ok: false, issues: result.issues, resolutions };
     const complete = resolutions as FieldResolution[];
-    let promise: Promise<object> | undefined;
-    if (!this.#hasDynamic) {
-      const config = Object.create(this.#proto) as Record<string, unknown>;
-      for (const plan of this.plan) {
-        const resolution = complete[plan.index];
-        config[plan.key] = resolution?.state === 'dynamic' ? undefined : resolution?.value;
-      }
-      promise = Promise.resolve(Object.freeze(config));
+    const template: Record<string, unknown> = { ...this.#shape };
+    for (const plan of this.plan) {
+      const resolution = complete[plan.index];
+      template[plan.key] = resolution === undefined || resolution.state === 'dynamic' ? undefined : resolution.value;
     }
-    return {
-      ok: true,
-      snapshot: { generation, createdAt: now, validUntil: run.validUntil, resolutions: complete, promise, outside: undefined },
+    const snapshot: Snapshot = {
+      generation,
+      createdAt: now,
+      validUntil: run.validUntil,
+      resolutions: complete,
+      template,
+      dynamic: this.plan.filter((p) => complete[p.index]?.state === 'dynamic'),
+      promise: undefined,
+      outside: undefined,
     };
+    if (!this.#hasDynamic) {
+      const config = Object.freeze(Object.setPrototypeOf({ ...template }, this.#proto) as object);
+      return { ok: true, snapshot: { ...snapshot, promise: Promise.resolve(config) } };
+    }
+    return { ok: true, snapshot };
   }
 
   /** @internal Cache policy of a field, in milliseconds. */
