@@ -33,14 +33,21 @@ export interface Context {
   getRemainingTimeInMillis(): number;
 }
 
-/** The parts of a `/next` answer the context is built from. */
+/** The headers of a `/next` answer the context is built from. */
 export interface ContextHeaders {
+  /** `Lambda-Runtime-Aws-Request-Id`. */
   readonly requestId: string;
+  /** `Lambda-Runtime-Deadline-Ms`: the deadline in milliseconds since the Unix epoch. */
   readonly deadlineMs: number;
+  /** `Lambda-Runtime-Invoked-Function-Arn`. */
   readonly invokedFunctionArn: string;
+  /** `Lambda-Runtime-Trace-Id`. */
   readonly traceId: string | undefined;
+  /** `Lambda-Runtime-Client-Context`, raw JSON. */
   readonly clientContext: string | undefined;
+  /** `Lambda-Runtime-Cognito-Identity`, raw JSON. */
   readonly cognitoIdentity: string | undefined;
+  /** `Lambda-Runtime-Aws-Tenant-Id`. */
   readonly tenantId: string | undefined;
 }
 

@@ -1,24 +1,11 @@
+import type { ContextHeaders } from './context.js';
 import type { ErrorResponse } from './errors.js';
 import { HttpConnection, type HttpRequestStream, type HttpResponse } from './http-client.js';
 
 export type { ErrorResponse };
 
-/** One invocation, as answered by `GET /runtime/invocation/next`. Assignable to `ContextHeaders`. */
-export interface Invocation {
-  /** `Lambda-Runtime-Aws-Request-Id`. */
-  readonly requestId: string;
-  /** `Lambda-Runtime-Deadline-Ms`: the deadline in milliseconds since the Unix epoch. */
-  readonly deadlineMs: number;
-  /** `Lambda-Runtime-Invoked-Function-Arn`. */
-  readonly invokedFunctionArn: string;
-  /** `Lambda-Runtime-Trace-Id`. */
-  readonly traceId: string | undefined;
-  /** `Lambda-Runtime-Client-Context`, raw JSON. */
-  readonly clientContext: string | undefined;
-  /** `Lambda-Runtime-Cognito-Identity`, raw JSON. */
-  readonly cognitoIdentity: string | undefined;
-  /** `Lambda-Runtime-Aws-Tenant-Id`. */
-  readonly tenantId: string | undefined;
+/** One invocation, as answered by `GET /runtime/invocation/next`. */
+export interface Invocation extends ContextHeaders {
   /** `Lambda-Runtime-Invocation-Id`, echoed on the response or error post when sent. */
   readonly invocationId: string | undefined;
   /** The event, as sent. */
