@@ -82,12 +82,6 @@ export class SourceCache {
     this.#inflight.clear();
   }
 
-  /** State of a key for `describeConfig`, without touching recency. */
-  peek(key: string): { fetchedAt: number; failures: number; hasValue: boolean } | undefined {
-    const entry = this.#entries.peek(key);
-    return entry && { fetchedAt: entry.fetchedAt, failures: entry.failures, hasValue: entry.value !== undefined };
-  }
-
   /**
    * Outcomes for every requested key: from the cache when fresh (or backing off), else from one
    * shared fetch of all the missing keys.

@@ -1,7 +1,7 @@
 import { definitionState, type ConfigDefinition, type FieldMap } from './definition.js';
 import type { Source } from './field.js';
 import { REDACTED } from './redaction.js';
-import { locationOf, type FieldPlan, type FieldResolution } from './resolver.js';
+import { locationOf, type FieldPlan, type FieldResolution } from './resolution.js';
 
 /**
  * Describes each field's sources and resolution state, values redacted, without any I/O:

@@ -16,13 +16,10 @@ export class FetchedValue {
   readonly #text: string | undefined;
   readonly #binary: Uint8Array | undefined;
   #json: JsonResult | undefined;
-  /** Secrets Manager version id, when known. */
-  readonly versionId: string | undefined;
 
-  constructor(text: string | undefined, binary: Uint8Array | undefined, versionId?: string) {
+  constructor(text: string | undefined, binary: Uint8Array | undefined) {
     this.#text = text;
     this.#binary = binary;
-    this.versionId = versionId;
   }
 
   /** True when the value only exists as bytes (`SecretBinary`, KMS plaintext). */

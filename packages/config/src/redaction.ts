@@ -64,8 +64,3 @@ export function redactingPrototype(secretKeys: ReadonlySet<string>): object {
     },
   }) as object;
 }
-
-/** A value that prints as {@link REDACTED} wherever it is inspected or serialised. */
-export function redactedValue(): object {
-  return redacted;
-}

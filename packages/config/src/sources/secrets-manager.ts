@@ -192,7 +192,7 @@ async function fetchBatch(client: SecretsManagerClient, chunk: Item[], results: 
     const [key, ref] = item;
     const value = values.find((v) => matches(ref, v.ARN, v.Name));
     if (value !== undefined) {
-      results.set(key, { ok: true, value: new FetchedValue(value.SecretString, value.SecretBinary, value.VersionId) });
+      results.set(key, { ok: true, value: new FetchedValue(value.SecretString, value.SecretBinary) });
       continue;
     }
     const error = errors.find((e) => e.SecretId === ref.secretId) ?? errors.find((e) => matches(ref, e.SecretId, e.SecretId));
@@ -211,7 +211,7 @@ async function fetchOne(client: SecretsManagerClient, [key, ref]: Item, results:
     const out = await client.send(
       new GetSecretValueCommand({ SecretId: ref.secretId, VersionId: ref.versionId, VersionStage: ref.versionStage }),
     );
-    results.set(key, { ok: true, value: new FetchedValue(out.SecretString, out.SecretBinary, out.VersionId) });
+    results.set(key, { ok: true, value: new FetchedValue(out.SecretString, out.SecretBinary) });
   } catch (error) {
     results.set(key, { ok: false, failure: failureFromError('secretsmanager', error) });
   }

@@ -1,0 +1,367 @@
+import type { KMSClient } from '@aws-sdk/client-kms';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { safeParse } from 'zod/v4/core';
+import { sourceCache, type CacheRequest, type ConfigLogger, type Outcome } from './cache.js';
+import { clientId, kmsClient, secretsManagerClient, type ConfigClients } from './clients.js';
+import type { ConfigIssue, ConfigIssueReason } from './config-error.js';
+import { decode } from './fetched-value.js';
+import type { ConfigField, KmsSource, Source } from './field.js';
+import { NO_EVENT } from './invocation.js';
+import { scrub, secretStrings } from './redaction.js';
+import type { SecretReference } from './secret-reference.js';
+import { readEnv } from './sources/env.js';
+import { decryptAll, kmsCacheKey, kmsRequest, type KmsRequest } from './sources/kms.js';
+import { readPath } from './sources/payload.js';
+import { fetchSecrets, lookupReference, secretCacheKey, secretLabel } from './sources/secrets-manager.js';
+
+/** A field's position and sources, split where the event may take over. */
+export interface FieldPlan {
+  readonly key: string;
+  readonly index: number;
+  readonly field: ConfigField<unknown>;
+  /** Sources resolved once per snapshot (env, secrets, KMS of env values). */
+  readonly staticSources: readonly Source[];
+  /** Sources read per invocation (payload, KMS of payload values); always last. */
+  readonly dynamicSources: readonly Source[];
+  /** Fed by Secrets Manager or KMS: redacted in `inspect` output. */
+  readonly secret: boolean;
+}
+
+/** Where a Secrets Manager or KMS value came from, and when. */
+export interface FetchInfo {
+  readonly label: string;
+  readonly fetchedAt: number;
+  readonly stale: boolean;
+}
+
+/** How one field was resolved in a snapshot. */
+export type FieldResolution =
+  | {
+      readonly state: 'value' | 'default';
+      /** Index in the field's sources, -1 for a schema default. */
+      readonly sourceIndex: number;
+      readonly raw: unknown;
+      /** Equal fingerprints mean an equal raw value: the parsed value is reused. */
+      readonly fingerprint: unknown;
+      readonly value: unknown;
+      /** For Secrets Manager/KMS values. */
+      readonly fetched: FetchInfo | undefined;
+    }
+  | { readonly state: 'dynamic' };
+
+/** What a resolution needs from its definition. */
+export interface ResolutionContext {
+  readonly clients: ConfigClients | undefined;
+  readonly logger: ConfigLogger;
+  /** Cache policy of a field, in milliseconds. */
+  policy(plan: FieldPlan): { ttlMs: number; maxStalenessMs: number };
+}
+
+type Step =
+  | {
+      readonly kind: 'present';
+      readonly raw: unknown;
+      readonly fingerprint: unknown;
+      readonly fetched: FetchInfo | undefined;
+    }
+  | { readonly kind: 'absent'; readonly note: string | undefined }
+  | { readonly kind: 'issue'; readonly issue: ConfigIssue }
+  | { readonly kind: 'wait' };
+
+/** Settled fields of one resolution. */
+export interface FieldsResult {
+  readonly resolutions: Map<number, FieldResolution>;
+  readonly issues: ConfigIssue[];
+}
+
+/**
+ * One resolution of some fields: walks each field's sources in order, gathering every Secrets
+ * Manager and KMS key still needed into one round of fetches, until every field is settled.
+ */
+export class Resolution {
+  validUntil = Number.POSITIVE_INFINITY;
+  readonly #context: ResolutionContext;
+  readonly #event: unknown;
+  // Resolutions of the previous snapshot, to reuse parsed values.
+  readonly #previous: ReadonlyArray<FieldResolution | undefined> | undefined;
+  readonly #outcomes = new Map<string, Outcome>();
+  #secretsRequests = new Map<string, CacheRequest<SecretReference>>();
+  #kmsRequests = new Map<string, CacheRequest<KmsRequest>>();
+  #secretsManager: SecretsManagerClient | undefined;
+  #kms: KMSClient | undefined;
+
+  constructor(context: ResolutionContext, event: unknown, previous?: ReadonlyArray<FieldResolution | undefined>) {
+    this.#context = context;
+    this.#event = event;
+    this.#previous = previous;
+  }
+
+  async resolveFields(plans: readonly FieldPlan[], phase: 'static' | 'dynamic'): Promise<FieldsResult> {
+    await this.#clients(plans, phase);
+    const resolutions = new Map<number, FieldResolution>();
+    const issues: ConfigIssue[] = [];
+    const cursors = new Map<number, number>();
+    const notes = new Map<number, string[]>();
+    let pending = [...plans];
+    for (;;) {
+      const waiting: FieldPlan[] = [];
+      for (const plan of pending) {
+        const sources = phase === 'static' ? plan.staticSources : plan.dynamicSources;
+        let cursor = cursors.get(plan.index) ?? 0;
+        let settled = false;
+        while (cursor < sources.length) {
+          const source = sources[cursor] as Source;
+          const step = this.#step(plan, source);
+          if (step.kind === 'wait') break;
+          if (step.kind === 'absent') {
+            if (step.note !== undefined) notes.set(plan.index, [...(notes.get(plan.index) ?? []), step.note]);
+            cursor++;
+            continue;
+          }
+          settled = true;
+          if (step.kind === 'issue') {
+            issues.push(step.issue);
+          } else {
+            const sourceIndex = plan.field.sources.indexOf(source);
+            const result = this.#validateStep(plan, source, sourceIndex, step);
+            if (result.ok) resolutions.set(plan.index, result.resolution);
+            else issues.push(result.issue);
+          }
+          break;
+        }
+        cursors.set(plan.index, cursor);
+        if (settled) continue;
+        if (cursor < sources.length) {
+          waiting.push(plan);
+        } else if (phase === 'static' && plan.dynamicSources.length > 0) {
+          resolutions.set(plan.index, { state: 'dynamic' });
+        } else {
+          const fallback = validateAbsent(plan, notes.get(plan.index) ?? []);
+          if (fallback.ok) {
+            resolutions.set(plan.index, {
+              state: 'default',
+              sourceIndex: -1,
+              raw: undefined,
+              fingerprint: undefined,
+              value: fallback.value,
+              fetched: undefined,
+            });
+          } else {
+            issues.push(fallback.issue);
+          }
+        }
+      }
+      if (waiting.length === 0) break;
+      await this.#fetchPending();
+      pending = waiting;
+    }
+    return { resolutions, issues };
+  }
+
+  // A previous snapshot's parsed value is reused when the same source yields the same raw value.
+  #validateStep(
+    plan: FieldPlan,
+    source: Source,
+    sourceIndex: number,
+    step: Extract<Step, { kind: 'present' }>,
+  ): { ok: true; resolution: FieldResolution } | { ok: false; issue: ConfigIssue } {
+    const before = this.#previous?.[plan.index];
+    if (
+      before !== undefined &&
+      before.state === 'value' &&
+      before.sourceIndex === sourceIndex &&
+      Object.is(before.fingerprint, step.fingerprint)
+    ) {
+      return { ok: true, resolution: { ...before, fetched: step.fetched } };
+    }
+    const parsed = validate(plan, source, step.raw);
+    if (!parsed.ok) return parsed;
+    return {
+      ok: true,
+      resolution: {
+        state: 'value',
+        sourceIndex,
+        raw: step.raw,
+        fingerprint: step.fingerprint,
+        value: parsed.value,
+        fetched: step.fetched,
+      },
+    };
+  }
+
+  async #clients(plans: readonly FieldPlan[], phase: 'static' | 'dynamic'): Promise<void> {
+    let needsSecrets = false;
+    let needsKms = false;
+    for (const plan of plans) {
+      for (const source of phase === 'static' ? plan.staticSources : plan.dynamicSources) {
+        if (source.kind === 'secretsmanager') needsSecrets = true;
+        if (source.kind === 'kms') needsKms = true;
+      }
+    }
+    const own = this.#context.clients;
+    const [secrets, kmsOne] = await Promise.all([
+      needsSecrets ? secretsManagerClient(own?.secretsManager) : undefined,
+      needsKms ? kmsClient(own?.kms) : undefined,
+    ]);
+    this.#secretsManager = secrets;
+    this.#kms = kmsOne;
+  }
+
+  #step(plan: FieldPlan, source: Source): Step {
+    switch (source.kind) {
+      case 'env': {
+        const raw = readEnv(source.name);
+        return raw === undefined ? ABSENT : { kind: 'present', raw, fingerprint: raw, fetched: undefined };
+      }
+      case 'payload': {
+        const raw = this.#event === NO_EVENT ? undefined : readPath(this.#event, source.segments);
+        return raw === undefined || raw === null || raw === ''
+          ? ABSENT
+          : { kind: 'present', raw, fingerprint: raw, fetched: undefined };
+      }
+      case 'secretsmanager': {
+        const lookup = lookupReference(source);
+        if (lookup.kind === 'absent') return ABSENT;
+        if (lookup.kind === 'error') {
+          return issue(plan, source, 'bad-reference', `bad reference: ${lookup.message}`);
+        }
+        const client = this.#secretsManager as SecretsManagerClient;
+        const key = secretCacheKey(clientId(client), lookup.ref);
+        const label = secretLabel(lookup.ref);
+        return this.#fromOutcome(plan, source, key, label, () => {
+          this.#secretsRequests.set(key, { request: lookup.ref, label, ...this.#context.policy(plan) });
+        }, lookup.ref.jsonKey);
+      }
+      case 'kms': {
+        const input = source.input;
+        const text =
+          input.kind === 'env'
+            ? readEnv(input.name)
+            : this.#event === NO_EVENT
+              ? undefined
+              : readPath(this.#event, input.segments);
+        if (text === undefined || text === null || text === '') return ABSENT;
+        const built = kmsRequest(source, text);
+        if (!built.ok) return issue(plan, source, 'bad-ciphertext', built.message);
+        const client = this.#kms as KMSClient;
+        const key = kmsCacheKey(clientId(client), built.request);
+        const label = kmsLabel(source);
+        return this.#fromOutcome(plan, source, key, label, () => {
+          this.#kmsRequests.set(key, { request: built.request, label, ...this.#context.policy(plan) });
+        }, undefined);
+      }
+    }
+  }
+
+  #fromOutcome(
+    plan: FieldPlan,
+    source: Source,
+    key: string,
+    label: string,
+    request: () => void,
+    jsonKey: string | undefined,
+  ): Step {
+    const outcome = this.#outcomes.get(key);
+    if (outcome === undefined) {
+      request();
+      return WAIT;
+    }
+    if (!outcome.ok) {
+      return issue(plan, source, outcome.failure.kind, outcome.failure.message, label);
+    }
+    if (outcome.validUntil < this.validUntil) this.validUntil = outcome.validUntil;
+    const format = source.kind === 'secretsmanager' || source.kind === 'kms' ? source.format : 'auto';
+    const decoded = decode(outcome.value, {
+      format,
+      jsonKey,
+      hasCustomSchema: plan.field.hasCustomSchema,
+      bytesAreText: source.kind === 'kms',
+    });
+    if (decoded.kind === 'absent') return { kind: 'absent', note: decoded.note && `${decoded.note} (${label})` };
+    if (decoded.kind === 'error') return issue(plan, source, 'invalid', `invalid: ${decoded.message}`, label);
+    // A refetch makes new objects; parsed JSON is compared by its source text instead.
+    const raw = decoded.raw;
+    const fingerprint =
+      typeof raw === 'object' && raw !== null && !(raw instanceof Uint8Array)
+        ? `json\u0000${jsonKey ?? ''}\u0000${outcome.value.text()}`
+        : raw;
+    return { kind: 'present', raw, fingerprint, fetched: { label, fetchedAt: outcome.fetchedAt, stale: outcome.stale } };
+  }
+
+  async #fetchPending(): Promise<void> {
+    const secrets = this.#secretsRequests;
+    const kmsRequests = this.#kmsRequests;
+    this.#secretsRequests = new Map();
+    this.#kmsRequests = new Map();
+    const logger = this.#context.logger;
+    const secretsClient = this.#secretsManager;
+    const kmsOne = this.#kms;
+    const [a, b] = await Promise.all([
+      secrets.size > 0 && secretsClient !== undefined
+        ? sourceCache.resolve(secrets, (requests) => fetchSecrets(secretsClient, requests), logger)
+        : undefined,
+      kmsRequests.size > 0 && kmsOne !== undefined
+        ? sourceCache.resolve(kmsRequests, (requests) => decryptAll(kmsOne, requests), logger)
+        : undefined,
+    ]);
+    for (const outcomes of [a, b]) {
+      if (outcomes !== undefined) for (const [key, outcome] of outcomes) this.#outcomes.set(key, outcome);
+    }
+  }
+}
+
+const ABSENT: Step = { kind: 'absent', note: undefined };
+const WAIT: Step = { kind: 'wait' };
+
+/** Where a source looks, for messages: never a value. */
+export function locationOf(source: Source): string {
+  switch (source.kind) {
+    case 'env':
+      return `env ${source.name}`;
+    case 'payload':
+      return `payload ${source.path}`;
+    case 'secretsmanager':
+      return source.envName !== undefined ? `secretsmanager via env ${source.envName}` : `secretsmanager "${source.reference ?? ''}"`;
+    case 'kms':
+      return kmsLabel(source);
+  }
+}
+
+function kmsLabel(source: KmsSource): string {
+  return source.input.kind === 'env' ? `kms via env ${source.input.name}` : `kms via payload ${source.input.path}`;
+}
+
+function issue(plan: FieldPlan, source: Source, reason: ConfigIssueReason, message: string, label?: string): Step {
+  const where = locationOf(source);
+  const location = label !== undefined && source.kind === 'secretsmanager' && source.envName !== undefined ? `${label} via env ${source.envName}` : where;
+  return { kind: 'issue', issue: { field: plan.key, source: source.kind, location, reason, message } };
+}
+
+/** Validates a present raw value with the field's schema. */
+export function validate(
+  plan: FieldPlan,
+  source: Source,
+  raw: unknown,
+): { ok: true; value: unknown } | { ok: false; issue: ConfigIssue } {
+  const result = safeParse(plan.field.schema, raw);
+  if (result.success) return { ok: true, value: result.data };
+  const detail = result.error.issues
+    .map((i) => (i.path.length > 0 ? `${i.path.map(String).join('.')}: ${i.message}` : i.message))
+    .join('; ');
+  // A custom zod message could echo the input; never let a value into an error.
+  const message = `invalid: ${scrub(detail, secretStrings(raw))}`;
+  return { ok: false, issue: { field: plan.key, source: source.kind, location: locationOf(source), reason: 'invalid', message } };
+}
+
+/** No source was present: the schema's default or optional, else `missing`. */
+export function validateAbsent(
+  plan: FieldPlan,
+  notes: readonly string[],
+): { ok: true; value: unknown } | { ok: false; issue: ConfigIssue } {
+  const result = safeParse(plan.field.schema, undefined);
+  if (result.success) return { ok: true, value: result.data };
+  const first = plan.field.sources[0] as Source;
+  const location = plan.field.sources.map(locationOf).join(', ');
+  const message = notes.length > 0 ? `missing: ${notes.join('; ')}` : 'missing';
+  return { ok: false, issue: { field: plan.key, source: first.kind, location, reason: 'missing', message } };
+}
