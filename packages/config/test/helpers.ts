@@ -1,7 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-// @custom-runtime/local is not a dependency of this package (package.json is fixed); its
-// sources are imported by path.
-import { startKms, startSecretsManager, type KmsStandIn, type SecretsManagerStandIn } from '../../local/src/index.js';
+import { startKms, startSecretsManager, type KmsStandIn, type SecretsManagerStandIn } from '@custom-runtime/local';
 import { clearConfigCache, type ConfigLogger } from '../src/index.js';
 
 /** Secrets Manager and KMS stand-ins, with the env vars the real SDK clients read. */
