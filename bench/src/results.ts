@@ -1,0 +1,54 @@
+import type { Machine } from './machine.js';
+
+/** One of the things measured side by side; the first subject of a section is always ours. */
+export interface Subject {
+  readonly id: string;
+  readonly label: string;
+  /** How it is started or called, in a sentence: printed under the table. */
+  readonly how: string;
+}
+
+/** One figure, measured once per round for each subject that has it. */
+export interface Metric {
+  readonly id: string;
+  readonly title: string;
+  readonly unit: string;
+  readonly better: 'lower' | 'higher';
+  /** Decimals shown. */
+  readonly digits: number;
+  /** Per subject id: one value per measured round, in round order. */
+  readonly rounds: Readonly<Record<string, readonly number[]>>;
+}
+
+export interface Section {
+  readonly id: 'runtime' | 'config';
+  readonly title: string;
+  readonly subjects: readonly Subject[];
+  readonly metrics: readonly Metric[];
+  /** What the figures mean and what they leave out. */
+  readonly notes: readonly string[];
+  /** Samples finer than one value per round (e.g. each spawn), for the JSON file. */
+  readonly samples: Readonly<Record<string, unknown>>;
+}
+
+/** A figure the project wants to hold, and whether this run holds it. */
+export interface TargetCheck {
+  readonly target: string;
+  readonly measured: string;
+  readonly holds: boolean;
+}
+
+export interface Settings {
+  readonly rounds: number;
+  readonly [key: string]: number | string | boolean;
+}
+
+export interface BenchResults {
+  readonly machine: Machine;
+  readonly settings: Settings;
+  readonly sections: readonly Section[];
+  readonly targets: readonly TargetCheck[];
+  /** From the start of the measurements to the end of the report, in seconds. */
+  readonly wallSeconds: number;
+  readonly loadAverageAtEnd: number;
+}
