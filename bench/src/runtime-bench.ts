@@ -1,0 +1,307 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startFunction, startRuntimeApi, type FunctionOptions, type LocalFunction, type RuntimeApiServer } from '@custom-runtime/local';
+import { clockTicksPerSecond, cpuTicks, rssBytes } from './proc.js';
+import type { Metric, Section, Subject } from './results.js';
+import { median } from './stats.js';
+
+/** How much of each measurement a run does. */
+export interface RuntimeSettings {
+  readonly rounds: number;
+  readonly spawnsPerRound: number;
+  /** Invocations before the CPU window; the RSS baseline is read after them. */
+  readonly warmupInvocations: number;
+  /** Invocations of the CPU and throughput window. */
+  readonly measuredInvocations: number;
+  /** Invocations of the whole steady-state process; RSS is read again after them. */
+  readonly totalInvocations: number;
+  readonly largeWarmupInvocations: number;
+  readonly largeInvocations: number;
+  readonly largeResponseBytes: number;
+}
+
+type Log = (line: string) => void;
+
+interface RuntimeSubject extends Subject {
+  readonly id: 'ours' | 'ric' | 'floor';
+  options(kind: 'small' | 'large', taskRoot: string, settings: RuntimeSettings): FunctionOptions;
+}
+
+const BENCH_ROOT = fileURLToPath(new URL('..', import.meta.url));
+const FLOOR_CLIENT = join(BENCH_ROOT, 'fixtures', 'floor-client.mjs');
+const EVENT = {};
+
+/** The handler both runtimes load, and the 1 MiB one; written to a temporary task root. */
+function handlerModules(settings: RuntimeSettings): Record<string, string> {
+  return {
+    'app.mjs': 'export const handler = async () => ({ ok: true });\n',
+    'large.mjs': `const body = 'x'.repeat(${settings.largeResponseBytes});\nexport const handler = async () => body;\n`,
+  };
+}
+
+function locateBootstrap(): string {
+  const path = createRequire(import.meta.url).resolve('@custom-runtime/runtime/bootstrap');
+  if (!existsSync(path)) throw new Error(`${path} is missing: run \`pnpm --filter @custom-runtime/runtime build\``);
+  return path;
+}
+
+/** The peer's bin file, as `npx aws-lambda-ric` would run it. */
+function locateRic(): { readonly bin: string; readonly version: string } {
+  const dir = join(BENCH_ROOT, 'node_modules', 'aws-lambda-ric');
+  const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {
+    version: string;
+    bin?: string | Record<string, string>;
+  };
+  const bin = typeof manifest.bin === 'string' ? manifest.bin : manifest.bin?.['aws-lambda-ric'];
+  if (bin === undefined) throw new Error('aws-lambda-ric has no bin entry');
+  return { bin: join(dir, bin), version: manifest.version };
+}
+
+function subjects(): RuntimeSubject[] {
+  const bootstrap = locateBootstrap();
+  const ric = locateRic();
+  const handlerName = (kind: 'small' | 'large'): string => (kind === 'small' ? 'app.handler' : 'large.handler');
+  return [
+    {
+      id: 'ours',
+      label: 'ours',
+      how: `packages/runtime/dist/bootstrap, run as \`node bootstrap\` with _HANDLER=app.handler`,
+      options: (kind, taskRoot) => ({
+        command: process.execPath,
+        args: [bootstrap],
+        runtimeDir: dirname(bootstrap),
+        taskRoot,
+        handler: handlerName(kind),
+      }),
+    },
+    {
+      id: 'ric',
+      label: `aws-lambda-ric ${ric.version}`,
+      how:
+        'its README starts it as `npx aws-lambda-ric app.handler`; here its bin file is run directly with ' +
+        '`node <bin> app.handler` (plus _HANDLER and LAMBDA_TASK_ROOT) so the measured pid is the runtime itself, not npx',
+      options: (kind, taskRoot) => ({
+        command: process.execPath,
+        args: [ric.bin, handlerName(kind)],
+        runtimeDir: taskRoot,
+        taskRoot,
+        handler: handlerName(kind),
+      }),
+    },
+    {
+      id: 'floor',
+      label: 'floor (node:http)',
+      how: 'bench/fixtures/floor-client.mjs: a keep-alive node:http client doing only GET /next and POST of prepared response bytes',
+      options: (kind, taskRoot, settings) => ({
+        command: process.execPath,
+        args: [FLOOR_CLIENT],
+        taskRoot,
+        env: { FLOOR_RESPONSE_BYTES: kind === 'large' ? String(settings.largeResponseBytes) : '0' },
+      }),
+    },
+  ];
+}
+
+/** Resolves once the runtime waits on /next; fails with its logs if it exits or hangs first. */
+async function firstPoll(fn: LocalFunction, runtimeApi: RuntimeApiServer, timeoutMs = 15_000): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const hung = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no /next within ${timeoutMs} ms; logs:\n${fn.logs()}`)), timeoutMs);
+  });
+  const exited = fn.exited.then((info) => {
+    throw new Error(`the runtime exited (${JSON.stringify(info)}) before its first /next; logs:\n${fn.logs()}`);
+  });
+  try {
+    await Promise.race([runtimeApi.waitForPoll(), hung, exited]);
+  } finally {
+    clearTimeout(timer);
+    exited.catch(() => {});
+  }
+}
+
+/** Sequential invocations; any outcome other than success stops the run. */
+async function invokeMany(fn: LocalFunction, count: number): Promise<number> {
+  let bytes = 0;
+  for (let i = 0; i < count; i++) {
+    const result = await fn.invoke(EVENT);
+    if (result.status !== 'success') {
+      throw new Error(`invocation ${i} ended ${result.status} ${result.errorType ?? ''}: ${result.text().slice(0, 500)}\n${fn.logs()}`);
+    }
+    bytes += result.body.length;
+  }
+  return bytes;
+}
+
+async function spawnToFirstNext(subject: RuntimeSubject, taskRoot: string, settings: RuntimeSettings): Promise<number> {
+  const runtimeApi = await startRuntimeApi();
+  try {
+    const started = performance.now();
+    const fn = await startFunction({ ...subject.options('small', taskRoot, settings), runtimeApi });
+    try {
+      await firstPoll(fn, runtimeApi);
+      return performance.now() - started;
+    } finally {
+      await fn.stop();
+    }
+  } finally {
+    await runtimeApi.close();
+  }
+}
+
+interface SteadyState {
+  readonly cpuMicrosPerInvocation: number;
+  readonly invocationsPerSecond: number;
+  readonly rssAfterWarmup: number;
+  readonly rssAfterAll: number;
+}
+
+/** One process: warm-up, the CPU and throughput window, then on to the total for RSS. */
+async function steadyState(subject: RuntimeSubject, taskRoot: string, settings: RuntimeSettings): Promise<SteadyState> {
+  const fn = await startFunction(subject.options('small', taskRoot, settings));
+  try {
+    await firstPoll(fn, fn.runtimeApi);
+    await invokeMany(fn, settings.warmupInvocations);
+    const rssAfterWarmup = await rssBytes(fn.pid);
+    const ticksBefore = await cpuTicks(fn.pid);
+    const started = process.hrtime.bigint();
+    await invokeMany(fn, settings.measuredInvocations);
+    const elapsedNs = Number(process.hrtime.bigint() - started);
+    const ticksAfter = await cpuTicks(fn.pid);
+    await invokeMany(fn, settings.totalInvocations - settings.warmupInvocations - settings.measuredInvocations);
+    const rssAfterAll = await rssBytes(fn.pid);
+    const cpuSeconds = (ticksAfter - ticksBefore) / clockTicksPerSecond();
+    return {
+      cpuMicrosPerInvocation: (cpuSeconds * 1e6) / settings.measuredInvocations,
+      invocationsPerSecond: settings.measuredInvocations / (elapsedNs / 1e9),
+      rssAfterWarmup,
+      rssAfterAll,
+    };
+  } finally {
+    await fn.stop();
+  }
+}
+
+/** MiB of response per second through the Runtime API, handler returning a 1 MiB string. */
+async function largeResponses(subject: RuntimeSubject, taskRoot: string, settings: RuntimeSettings): Promise<number> {
+  const fn = await startFunction(subject.options('large', taskRoot, settings));
+  try {
+    await firstPoll(fn, fn.runtimeApi);
+    const warm = await invokeMany(fn, settings.largeWarmupInvocations);
+    if (warm < settings.largeWarmupInvocations * settings.largeResponseBytes) {
+      throw new Error(`${subject.id} answered ${warm} bytes over the warm-up, expected about ${settings.largeResponseBytes} each`);
+    }
+    const started = process.hrtime.bigint();
+    const bytes = await invokeMany(fn, settings.largeInvocations);
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    return bytes / 2 ** 20 / seconds;
+  } finally {
+    await fn.stop();
+  }
+}
+
+const MIB = 2 ** 20;
+
+function fmt(value: number, digits = 1): string {
+  return value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+/**
+ * Ours, aws-lambda-ric and the floor, against the same Runtime API stand-in and the same
+ * handler, alternating subject by subject within each round.
+ */
+export async function runRuntimeBench(settings: RuntimeSettings, log: Log): Promise<Section> {
+  const all = subjects();
+  const taskRoot = await mkdtemp(join(tmpdir(), 'bench-task-'));
+  const series = (): Record<string, number[]> => Object.fromEntries(all.map((s) => [s.id, [] as number[]]));
+  const cpu = series();
+  const rate = series();
+  const spawn = series();
+  const rss = series();
+  const growth = series();
+  const large = series();
+  const spawnSamples: Record<string, number[][]> = Object.fromEntries(all.map((s) => [s.id, [] as number[][]]));
+  try {
+    for (const [name, text] of Object.entries(handlerModules(settings))) await writeFile(join(taskRoot, name), text);
+    log(`runtime: task root ${taskRoot}; CLK_TCK ${clockTicksPerSecond()}`);
+
+    // Page cache, the Node binary and each runtime's modules: the first start of each is slower.
+    log('runtime: warm-up (one start and one short process per subject, discarded)');
+    for (const subject of all) {
+      await spawnToFirstNext(subject, taskRoot, settings);
+      await steadyState(subject, taskRoot, {
+        ...settings,
+        warmupInvocations: 100,
+        measuredInvocations: 500,
+        totalInvocations: 600,
+      });
+    }
+
+    for (let round = 1; round <= settings.rounds; round++) {
+      const tag = `runtime round ${round}/${settings.rounds}`;
+      const samples: Record<string, number[]> = Object.fromEntries(all.map((s) => [s.id, [] as number[]]));
+      for (let i = 0; i < settings.spawnsPerRound; i++) {
+        for (const subject of all) samples[subject.id]?.push(await spawnToFirstNext(subject, taskRoot, settings));
+      }
+      for (const subject of all) {
+        const values = samples[subject.id] ?? [];
+        spawnSamples[subject.id]?.push(values);
+        spawn[subject.id]?.push(median(values));
+      }
+      log(`${tag}: spawn → first /next, median of ${settings.spawnsPerRound}: ${all.map((s) => `${s.id} ${fmt(median(samples[s.id] ?? []))} ms`).join(', ')}`);
+
+      for (const subject of all) {
+        const result = await steadyState(subject, taskRoot, settings);
+        cpu[subject.id]?.push(result.cpuMicrosPerInvocation);
+        rate[subject.id]?.push(result.invocationsPerSecond);
+        rss[subject.id]?.push(result.rssAfterAll / MIB);
+        growth[subject.id]?.push((result.rssAfterAll - result.rssAfterWarmup) / MIB);
+        log(
+          `${tag}: ${subject.id}: ${fmt(result.cpuMicrosPerInvocation)} µs CPU/invocation, ` +
+            `${fmt(result.invocationsPerSecond, 0)} invocations/s, RSS ${fmt(result.rssAfterAll / MIB)} MiB ` +
+            `(${fmt((result.rssAfterAll - result.rssAfterWarmup) / MIB, 2)} MiB since invocation ${settings.warmupInvocations})`,
+        );
+      }
+      for (const subject of all) {
+        const mibPerSecond = await largeResponses(subject, taskRoot, settings);
+        large[subject.id]?.push(mibPerSecond);
+        log(`${tag}: ${subject.id}: 1 MiB responses ${fmt(mibPerSecond)} MiB/s`);
+      }
+    }
+  } finally {
+    await rm(taskRoot, { recursive: true, force: true });
+  }
+
+  const metric = (id: string, title: string, unit: string, better: Metric['better'], digits: number, rounds: Record<string, number[]>): Metric => ({
+    id,
+    title,
+    unit,
+    better,
+    digits,
+    rounds,
+  });
+  const n = (value: number): string => value.toLocaleString('en-US');
+  return {
+    id: 'runtime',
+    title: 'Runtime: ours vs aws-lambda-ric vs a bare node:http floor',
+    subjects: all.map(({ id, label, how }) => ({ id, label, how })),
+    metrics: [
+      metric('cpu', `CPU per invocation (user+sys, ${n(settings.measuredInvocations)} sequential)`, 'µs', 'lower', 1, cpu),
+      metric('rate', `Sequential invocations per second (same ${n(settings.measuredInvocations)})`, '/s', 'higher', 0, rate),
+      metric('spawn', `Spawn → first GET /next (median of ${settings.spawnsPerRound} per round)`, 'ms', 'lower', 1, spawn),
+      metric('rss', `RSS after ${n(settings.totalInvocations)} invocations`, 'MiB', 'lower', 1, rss),
+      metric('rssGrowth', `RSS growth, invocation ${n(settings.warmupInvocations)} → ${n(settings.totalInvocations)}`, 'MiB', 'lower', 2, growth),
+      metric('large', `1 MiB responses (${settings.largeInvocations} sequential)`, 'MiB/s', 'higher', 1, large),
+    ],
+    notes: [
+      'Every process is started with the same Node binary (`process.execPath`) and the environment `startFunction` of @custom-runtime/local sets (AWS_LAMBDA_FUNCTION_VERSION, log group and stream, …).',
+      'The Runtime API stand-in runs in the benchmark process: invocations per second and MiB/s include its work; CPU and RSS are the runtime process alone (/proc/<pid>/stat fields 14+15, /proc/<pid>/status VmRSS).',
+      `Each round starts a fresh process per subject: ${n(settings.warmupInvocations)} warm-up invocations, the ${n(settings.measuredInvocations)}-invocation CPU window, then on to ${n(settings.totalInvocations)} for RSS; another fresh process for the 1 MiB responses (${settings.largeWarmupInvocations} warm-up invocations first).`,
+      'Spawn → first /next: from `spawn()` (inside startFunction) to the stand-in seeing the first GET /next (`waitForPoll()`), one fresh stand-in per spawn, subjects interleaved spawn by spawn.',
+    ],
+    samples: { spawnMs: spawnSamples },
+  };
+}
