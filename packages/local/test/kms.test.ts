@@ -10,6 +10,7 @@ import {
   KMSClient,
 } from '@aws-sdk/client-kms';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { awsFailure } from '@custom-runtime/test-support';
 import { startKms, type KmsStandIn } from '../src/kms.js';
 
 const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
@@ -25,17 +26,7 @@ function clientFor(maxAttempts: number): KMSClient {
   return created;
 }
 
-type AwsError = Error & { $fault?: string; $metadata: { httpStatusCode?: number; attempts?: number } };
 
-/** The rejection of `promise`, which must reject. */
-async function failure(promise: Promise<unknown>): Promise<AwsError> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as AwsError;
-  }
-  throw new Error('expected the call to fail');
-}
 
 function text(bytes: Uint8Array | undefined): string {
   return Buffer.from(bytes ?? []).toString('utf8');
@@ -78,11 +69,11 @@ describe('keys and aliases', () => {
   it('answers NotFoundException for unknown keys and aliases, AlreadyExistsException for a taken alias', async () => {
     const { keyId } = kms.createKey();
     for (const unknown of ['00000000-0000-4000-8000-000000000000', 'alias/none', 'not-a-key']) {
-      const error = await failure(client.send(new DescribeKeyCommand({ KeyId: unknown })));
+      const error = await awsFailure(client.send(new DescribeKeyCommand({ KeyId: unknown })));
       expect(error.name).toBe('NotFoundException');
     }
     kms.createAlias('alias/taken', keyId);
-    const taken = await failure(client.send(new CreateAliasCommand({ AliasName: 'alias/taken', TargetKeyId: keyId })));
+    const taken = await awsFailure(client.send(new CreateAliasCommand({ AliasName: 'alias/taken', TargetKeyId: keyId })));
     expect(taken.name).toBe('AlreadyExistsException');
   });
 
@@ -135,7 +126,7 @@ describe('Encrypt and Decrypt', () => {
     const blob = kms.encrypt(keyId, 'bound', { app: 'a' });
     const contexts: Array<Record<string, string> | undefined> = [undefined, {}, { app: 'b' }, { App: 'a' }, { app: 'a', extra: 'x' }];
     for (const context of contexts) {
-      const error = await failure(
+      const error = await awsFailure(
         client.send(new DecryptCommand({ CiphertextBlob: blob, ...(context === undefined ? {} : { EncryptionContext: context }) })),
       );
       expect(error.name).toBe('InvalidCiphertextException');
@@ -143,7 +134,7 @@ describe('Encrypt and Decrypt', () => {
     }
     // And a blob made without a context does not decrypt with one.
     const plain = kms.encrypt(keyId, 'unbound');
-    expect((await failure(client.send(new DecryptCommand({ CiphertextBlob: plain, EncryptionContext: { app: 'a' } })))).name).toBe(
+    expect((await awsFailure(client.send(new DecryptCommand({ CiphertextBlob: plain, EncryptionContext: { app: 'a' } })))).name).toBe(
       'InvalidCiphertextException',
     );
   });
@@ -155,11 +146,11 @@ describe('Encrypt and Decrypt', () => {
     for (const index of [0, 5, 20, 32, blob.length - 1]) {
       const tampered = Buffer.from(blob);
       tampered[index] = tampered[index]! ^ 0x01;
-      const error = await failure(client.send(new DecryptCommand({ CiphertextBlob: tampered })));
+      const error = await awsFailure(client.send(new DecryptCommand({ CiphertextBlob: tampered })));
       expect(error.name).toBe('InvalidCiphertextException');
     }
     for (const garbage of [Buffer.from('not a ciphertext at all, not even close'), Buffer.from([1, 2, 3]), blob.subarray(0, blob.length - 1)]) {
-      const error = await failure(client.send(new DecryptCommand({ CiphertextBlob: garbage })));
+      const error = await awsFailure(client.send(new DecryptCommand({ CiphertextBlob: garbage })));
       expect(error.name).toBe('InvalidCiphertextException');
     }
   });
@@ -169,7 +160,7 @@ describe('Encrypt and Decrypt', () => {
     const wrong = kms.createKey();
     kms.createAlias('alias/right', right.keyId);
     const blob = kms.encrypt(right.keyId, 'which key');
-    const error = await failure(client.send(new DecryptCommand({ CiphertextBlob: blob, KeyId: wrong.keyId })));
+    const error = await awsFailure(client.send(new DecryptCommand({ CiphertextBlob: blob, KeyId: wrong.keyId })));
     expect(error.name).toBe('IncorrectKeyException');
     for (const keyId of [right.keyId, right.arn, 'alias/right']) {
       const decrypted = await client.send(new DecryptCommand({ CiphertextBlob: blob, KeyId: keyId }));
@@ -182,7 +173,7 @@ describe('Encrypt and Decrypt', () => {
     try {
       const { keyId } = other.createKey();
       const foreign = other.encrypt(keyId, 'elsewhere');
-      expect((await failure(client.send(new DecryptCommand({ CiphertextBlob: foreign })))).name).toBe('InvalidCiphertextException');
+      expect((await awsFailure(client.send(new DecryptCommand({ CiphertextBlob: foreign })))).name).toBe('InvalidCiphertextException');
     } finally {
       await other.close();
     }
@@ -202,7 +193,7 @@ describe('Encrypt and Decrypt', () => {
     const { keyId } = kms.createKey();
     const max = await client.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.alloc(4096, 7) }));
     expect(Buffer.from(kms.decrypt(max.CiphertextBlob!))).toEqual(Buffer.alloc(4096, 7));
-    const error = await failure(client.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.alloc(4097, 7) })));
+    const error = await awsFailure(client.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.alloc(4097, 7) })));
     expect(error.name).toBe('ValidationException');
     expect(() => kms.encrypt(keyId, Buffer.alloc(4097))).toThrow(/4096/);
   });
@@ -218,7 +209,7 @@ describe('Encrypt and Decrypt', () => {
       }),
     );
     expect(text(decrypted.Plaintext)).toBe('db-password');
-    const otherFunction = await failure(
+    const otherFunction = await awsFailure(
       client.send(
         new DecryptCommand({ CiphertextBlob: Buffer.from(stored, 'base64'), EncryptionContext: { LambdaFunctionName: 'other' } }),
       ),
@@ -244,8 +235,8 @@ describe('disabled keys', () => {
     const { keyId } = kms.createKey();
     const blob = kms.encrypt(keyId, 'before');
     kms.disableKey(keyId);
-    expect((await failure(client.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from('x') })))).name).toBe('DisabledException');
-    expect((await failure(client.send(new DecryptCommand({ CiphertextBlob: blob })))).name).toBe('DisabledException');
+    expect((await awsFailure(client.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from('x') })))).name).toBe('DisabledException');
+    expect((await awsFailure(client.send(new DecryptCommand({ CiphertextBlob: blob })))).name).toBe('DisabledException');
     expect((await client.send(new DescribeKeyCommand({ KeyId: keyId }))).KeyMetadata).toMatchObject({
       Enabled: false,
       KeyState: 'Disabled',
@@ -254,7 +245,7 @@ describe('disabled keys', () => {
     await client.send(new EnableKeyCommand({ KeyId: keyId }));
     expect(text((await client.send(new DecryptCommand({ CiphertextBlob: blob }))).Plaintext)).toBe('before');
     await client.send(new DisableKeyCommand({ KeyId: keyId }));
-    expect((await failure(client.send(new DecryptCommand({ CiphertextBlob: blob })))).name).toBe('DisabledException');
+    expect((await awsFailure(client.send(new DecryptCommand({ CiphertextBlob: blob })))).name).toBe('DisabledException');
   });
 });
 
@@ -285,7 +276,7 @@ describe('test controls', () => {
     const { keyId } = kms.createKey();
     const blob = kms.encrypt(keyId, 'busy');
     kms.injectFault({ operation: 'Decrypt', kind: 'throttle', times: 2 });
-    const error = await failure(clientFor(2).send(new DecryptCommand({ CiphertextBlob: blob })));
+    const error = await awsFailure(clientFor(2).send(new DecryptCommand({ CiphertextBlob: blob })));
     expect(error.name).toBe('ThrottlingException');
     expect(error.$metadata.attempts).toBe(2);
     expect(kms.callCount('Decrypt')).toBe(2);
@@ -300,7 +291,7 @@ describe('test controls', () => {
     expect(recovered.$metadata.attempts).toBe(2);
 
     kms.injectFault({ kind: 'server-error', times: 1 });
-    const error = await failure(clientFor(1).send(new DecryptCommand({ CiphertextBlob: blob })));
+    const error = await awsFailure(clientFor(1).send(new DecryptCommand({ CiphertextBlob: blob })));
     expect(error.name).toBe('KMSInternalException');
     expect(error.$fault).toBe('server');
     expect(error.$metadata.httpStatusCode).toBe(500);
@@ -310,7 +301,7 @@ describe('test controls', () => {
     const { keyId } = kms.createKey();
     const blob = kms.encrypt(keyId, 'guarded');
     kms.deny('Decrypt');
-    const denied = await failure(client.send(new DecryptCommand({ CiphertextBlob: blob })));
+    const denied = await awsFailure(client.send(new DecryptCommand({ CiphertextBlob: blob })));
     expect(denied.name).toBe('AccessDeniedException');
     expect(denied.message).toContain('kms:Decrypt');
     expect(denied.$metadata.attempts).toBe(1);
@@ -318,7 +309,7 @@ describe('test controls', () => {
     kms.allow('Decrypt');
 
     kms.injectFault({ operation: 'Decrypt', kind: 'access-denied' });
-    expect((await failure(client.send(new DecryptCommand({ CiphertextBlob: blob })))).name).toBe('AccessDeniedException');
+    expect((await awsFailure(client.send(new DecryptCommand({ CiphertextBlob: blob })))).name).toBe('AccessDeniedException');
     expect(text((await client.send(new DecryptCommand({ CiphertextBlob: blob }))).Plaintext)).toBe('guarded');
   });
 

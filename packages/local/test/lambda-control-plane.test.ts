@@ -5,6 +5,7 @@ import {
   type UpdateFunctionConfigurationCommandInput,
 } from '@aws-sdk/client-lambda';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { awsFailure } from '@custom-runtime/test-support';
 import { startLambdaControlPlane, type LambdaControlPlaneStandIn } from '../src/lambda-control-plane.js';
 
 const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
@@ -12,16 +13,7 @@ const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
 let lambda: LambdaControlPlaneStandIn;
 let client: LambdaClient;
 
-type AwsError = Error & { $fault?: string; $metadata: { httpStatusCode?: number } };
 
-async function failure(promise: Promise<unknown>): Promise<AwsError> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as AwsError;
-  }
-  throw new Error('expected the call to fail');
-}
 
 function update(input: UpdateFunctionConfigurationCommandInput) {
   return client.send(new UpdateFunctionConfigurationCommand(input));
@@ -87,7 +79,7 @@ describe('GetFunctionConfiguration', () => {
       { FunctionName: 'orders', Qualifier: '7' },
       { FunctionName: '999999999999:function:orders' },
     ]) {
-      const error = await failure(client.send(new GetFunctionConfigurationCommand(input)));
+      const error = await awsFailure(client.send(new GetFunctionConfigurationCommand(input)));
       expect(error.name).toBe('ResourceNotFoundException');
       expect(error.$metadata.httpStatusCode).toBe(404);
       expect(error.message).toMatch(/^Function not found: arn:aws:lambda:us-east-1:123456789012:function:/);
@@ -141,7 +133,7 @@ describe('UpdateFunctionConfiguration', () => {
     const touched = lambda.touch('orders', { OTHER: 'set elsewhere' });
     expect(touched).not.toBe(revisionId);
 
-    const error = await failure(update({ FunctionName: 'orders', RevisionId: revisionId, Environment: { Variables: { A_KEY: 'new' } } }));
+    const error = await awsFailure(update({ FunctionName: 'orders', RevisionId: revisionId, Environment: { Variables: { A_KEY: 'new' } } }));
     expect(error.name).toBe('PreconditionFailedException');
     expect(error.$metadata.httpStatusCode).toBe(412);
     expect(error.$fault).toBe('client');
@@ -153,22 +145,22 @@ describe('UpdateFunctionConfiguration', () => {
   });
 
   it('answers 404 ResourceNotFoundException for an unknown function', async () => {
-    const error = await failure(update({ FunctionName: 'missing', Environment: { Variables: {} } }));
+    const error = await awsFailure(update({ FunctionName: 'missing', Environment: { Variables: {} } }));
     expect(error.name).toBe('ResourceNotFoundException');
     expect(error.$metadata.httpStatusCode).toBe(404);
   });
 
   it('rejects invalid and reserved keys and more than 4 KB, without echoing values', async () => {
     lambda.createFunction('orders');
-    const badKey = await failure(update({ FunctionName: 'orders', Environment: { Variables: { '1BAD': 'x' } } }));
+    const badKey = await awsFailure(update({ FunctionName: 'orders', Environment: { Variables: { '1BAD': 'x' } } }));
     expect(badKey.name).toBe('ValidationException');
 
-    const reserved = await failure(update({ FunctionName: 'orders', Environment: { Variables: { AWS_REGION: 'eu-west-1', OK_KEY: 'x' } } }));
+    const reserved = await awsFailure(update({ FunctionName: 'orders', Environment: { Variables: { AWS_REGION: 'eu-west-1', OK_KEY: 'x' } } }));
     expect(reserved.name).toBe('InvalidParameterValueException');
     expect(reserved.message).toContain('Reserved keys used in this request: AWS_REGION');
 
     const big = 'v'.repeat(5000);
-    const tooLarge = await failure(update({ FunctionName: 'orders', Environment: { Variables: { BIG: big } } }));
+    const tooLarge = await awsFailure(update({ FunctionName: 'orders', Environment: { Variables: { BIG: big } } }));
     expect(tooLarge.name).toBe('InvalidParameterValueException');
     expect(tooLarge.message).toContain('4KB');
     expect(tooLarge.message).not.toContain('vvvv');
@@ -190,7 +182,7 @@ describe('UpdateFunctionConfiguration', () => {
     lambda.createFunction('orders');
     const first = await update({ FunctionName: 'orders', Environment: { Variables: { A_KEY: '1' } } });
     expect(first.LastUpdateStatus).toBe('InProgress');
-    const error = await failure(update({ FunctionName: 'orders', Environment: { Variables: { A_KEY: '2' } } }));
+    const error = await awsFailure(update({ FunctionName: 'orders', Environment: { Variables: { A_KEY: '2' } } }));
     expect(error.name).toBe('ResourceConflictException');
     expect(error.$metadata.httpStatusCode).toBe(409);
   });
@@ -201,7 +193,7 @@ describe('test helpers', () => {
     lambda.createFunction('orders');
     await client.send(new GetFunctionConfigurationCommand({ FunctionName: 'orders' }));
     await update({ FunctionName: 'orders', Environment: { Variables: { TOKEN: 'hunter2' } } });
-    await failure(client.send(new GetFunctionConfigurationCommand({ FunctionName: 'missing' })));
+    await awsFailure(client.send(new GetFunctionConfigurationCommand({ FunctionName: 'missing' })));
 
     expect(lambda.callCount()).toBe(3);
     expect(lambda.callCount('UpdateFunctionConfiguration')).toBe(1);

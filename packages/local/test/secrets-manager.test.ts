@@ -10,6 +10,7 @@ import {
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { awsFailure } from '@custom-runtime/test-support';
 import { startSecretsManager, type SecretsManagerStandIn } from '../src/secrets-manager.js';
 
 const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
@@ -27,16 +28,6 @@ function clientFor(maxAttempts?: number): SecretsManagerClient {
   });
   extraClients.push(created);
   return created;
-}
-
-/** The rejection of `promise`, which must reject. */
-async function failure(promise: Promise<unknown>): Promise<Error & { $fault?: string; $metadata: { httpStatusCode?: number; attempts?: number } }> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error & { $fault?: string; $metadata: { httpStatusCode?: number; attempts?: number } };
-  }
-  throw new Error('expected the call to fail');
 }
 
 beforeEach(async () => {
@@ -91,7 +82,7 @@ describe('CreateSecret and GetSecretValue', () => {
     const { arn } = sm.createSecret('known', 'v');
     const wrongSuffix = `${arn.slice(0, -6)}${arn.endsWith('AAAAAA') ? 'BBBBBB' : 'AAAAAA'}`;
     for (const secretId of ['unknown', wrongSuffix, 'arn:aws:secretsmanager:us-east-1:123456789012:secret:unknown']) {
-      const error = await failure(client.send(new GetSecretValueCommand({ SecretId: secretId })));
+      const error = await awsFailure(client.send(new GetSecretValueCommand({ SecretId: secretId })));
       expect(error.name).toBe('ResourceNotFoundException');
       expect(error.$fault).toBe('client');
       expect(error.$metadata.httpStatusCode).toBe(400);
@@ -100,10 +91,10 @@ describe('CreateSecret and GetSecretValue', () => {
 
   it('refuses a duplicate name and a request with both SecretString and SecretBinary', async () => {
     sm.createSecret('dup', 'v');
-    expect((await failure(client.send(new CreateSecretCommand({ Name: 'dup', SecretString: 'w' })))).name).toBe(
+    expect((await awsFailure(client.send(new CreateSecretCommand({ Name: 'dup', SecretString: 'w' })))).name).toBe(
       'ResourceExistsException',
     );
-    const both = await failure(
+    const both = await awsFailure(
       client.send(new CreateSecretCommand({ Name: 'both', SecretString: 'a', SecretBinary: new Uint8Array([1]) })),
     );
     expect(both.name).toBe('InvalidParameterException');
@@ -123,7 +114,7 @@ describe('CreateSecret and GetSecretValue', () => {
   it('creates a secret without a value, whose value is then not found until one is put', async () => {
     const created = await client.send(new CreateSecretCommand({ Name: 'empty' }));
     expect(created.VersionId).toBeUndefined();
-    expect((await failure(client.send(new GetSecretValueCommand({ SecretId: 'empty' })))).name).toBe(
+    expect((await awsFailure(client.send(new GetSecretValueCommand({ SecretId: 'empty' })))).name).toBe(
       'ResourceNotFoundException',
     );
     sm.putSecretValue('empty', 'now');
@@ -153,15 +144,15 @@ describe('versions and staging labels', () => {
     const both = await client.send(new GetSecretValueCommand({ SecretId: 'pair', VersionId: v2, VersionStage: 'AWSCURRENT' }));
     expect(both.SecretString).toBe('two');
 
-    const mismatch = await failure(
+    const mismatch = await awsFailure(
       client.send(new GetSecretValueCommand({ SecretId: 'pair', VersionId: v1, VersionStage: 'AWSCURRENT' })),
     );
     expect(mismatch.name).toBe('ResourceNotFoundException');
-    const unknownVersion = await failure(
+    const unknownVersion = await awsFailure(
       client.send(new GetSecretValueCommand({ SecretId: 'pair', VersionId: '00000000-0000-4000-8000-000000000000' })),
     );
     expect(unknownVersion.name).toBe('ResourceNotFoundException');
-    const unknownStage = await failure(client.send(new GetSecretValueCommand({ SecretId: 'pair', VersionStage: 'NOPE' })));
+    const unknownStage = await awsFailure(client.send(new GetSecretValueCommand({ SecretId: 'pair', VersionStage: 'NOPE' })));
     expect(unknownStage.name).toBe('ResourceNotFoundException');
   });
 
@@ -183,7 +174,7 @@ describe('versions and staging labels', () => {
     const again = await client.send(new PutSecretValueCommand({ SecretId: 'idem', SecretString: 'v1', ClientRequestToken: token }));
     expect(first.VersionId).toBe(token);
     expect(again.VersionId).toBe(token);
-    const changed = await failure(
+    const changed = await awsFailure(
       client.send(new PutSecretValueCommand({ SecretId: 'idem', SecretString: 'v2', ClientRequestToken: token })),
     );
     expect(changed.name).toBe('ResourceExistsException');
@@ -193,7 +184,7 @@ describe('versions and staging labels', () => {
     const { versionId: v1 } = sm.createSecret('rollback', 'good');
     const { versionId: v2 } = sm.putSecretValue('rollback', 'bad');
 
-    const missingRemove = await failure(
+    const missingRemove = await awsFailure(
       client.send(new UpdateSecretVersionStageCommand({ SecretId: 'rollback', VersionStage: 'AWSCURRENT', MoveToVersionId: v1 })),
     );
     expect(missingRemove.name).toBe('InvalidParameterException');
@@ -230,15 +221,15 @@ describe('BatchGetSecretValue', () => {
 
   it('rejects more than 20 ids and an empty list with ValidationException', async () => {
     const ids = Array.from({ length: 21 }, (_, i) => `s${i}`);
-    const tooMany = await failure(client.send(new BatchGetSecretValueCommand({ SecretIdList: ids })));
+    const tooMany = await awsFailure(client.send(new BatchGetSecretValueCommand({ SecretIdList: ids })));
     expect(tooMany.name).toBe('ValidationException');
     expect(tooMany.message).toContain('20');
-    const empty = await failure(client.send(new BatchGetSecretValueCommand({ SecretIdList: [] })));
+    const empty = await awsFailure(client.send(new BatchGetSecretValueCommand({ SecretIdList: [] })));
     expect(empty.name).toBe('ValidationException');
   });
 
   it('rejects Filters with a ValidationException naming them', async () => {
-    const error = await failure(client.send(new BatchGetSecretValueCommand({ Filters: [{ Key: 'name', Values: ['x'] }] })));
+    const error = await awsFailure(client.send(new BatchGetSecretValueCommand({ Filters: [{ Key: 'name', Values: ['x'] }] })));
     expect(error.name).toBe('ValidationException');
     expect(error.message).toContain('Filters');
   });
@@ -270,7 +261,7 @@ describe('BatchGetSecretValue', () => {
   it('can be denied as a whole while GetSecretValue still works (the fallback path)', async () => {
     sm.createSecret('a', 'A');
     sm.deny('BatchGetSecretValue');
-    const error = await failure(client.send(new BatchGetSecretValueCommand({ SecretIdList: ['a'] })));
+    const error = await awsFailure(client.send(new BatchGetSecretValueCommand({ SecretIdList: ['a'] })));
     expect(error.name).toBe('AccessDeniedException');
     expect(error.$metadata.attempts).toBe(1);
     expect((await client.send(new GetSecretValueCommand({ SecretId: 'a' }))).SecretString).toBe('A');
@@ -302,11 +293,11 @@ describe('DescribeSecret, DeleteSecret and RestoreSecret', () => {
     expect(deleted.Name).toBe('soft');
     expect(deleted.DeletionDate!.getTime()).toBeGreaterThan(Date.now() + 6 * 86_400_000);
 
-    expect((await failure(client.send(new GetSecretValueCommand({ SecretId: 'soft' })))).name).toBe('InvalidRequestException');
-    expect((await failure(client.send(new PutSecretValueCommand({ SecretId: 'soft', SecretString: 'x' })))).name).toBe(
+    expect((await awsFailure(client.send(new GetSecretValueCommand({ SecretId: 'soft' })))).name).toBe('InvalidRequestException');
+    expect((await awsFailure(client.send(new PutSecretValueCommand({ SecretId: 'soft', SecretString: 'x' })))).name).toBe(
       'InvalidRequestException',
     );
-    expect((await failure(client.send(new CreateSecretCommand({ Name: 'soft', SecretString: 'x' })))).name).toBe(
+    expect((await awsFailure(client.send(new CreateSecretCommand({ Name: 'soft', SecretString: 'x' })))).name).toBe(
       'InvalidRequestException',
     );
     expect((await client.send(new DescribeSecretCommand({ SecretId: 'soft' }))).DeletedDate).toBeInstanceOf(Date);
@@ -318,17 +309,17 @@ describe('DescribeSecret, DeleteSecret and RestoreSecret', () => {
   it('ForceDeleteWithoutRecovery removes the secret; the name can be reused under a new ARN', async () => {
     const { arn } = sm.createSecret('hard', 'v');
     await client.send(new DeleteSecretCommand({ SecretId: arn, ForceDeleteWithoutRecovery: true }));
-    expect((await failure(client.send(new GetSecretValueCommand({ SecretId: 'hard' })))).name).toBe('ResourceNotFoundException');
-    expect((await failure(client.send(new DescribeSecretCommand({ SecretId: 'hard' })))).name).toBe('ResourceNotFoundException');
+    expect((await awsFailure(client.send(new GetSecretValueCommand({ SecretId: 'hard' })))).name).toBe('ResourceNotFoundException');
+    expect((await awsFailure(client.send(new DescribeSecretCommand({ SecretId: 'hard' })))).name).toBe('ResourceNotFoundException');
 
     const again = await client.send(new CreateSecretCommand({ Name: 'hard', SecretString: 'v2' }));
     expect(again.ARN).not.toBe(arn);
-    expect((await failure(client.send(new GetSecretValueCommand({ SecretId: arn })))).name).toBe('ResourceNotFoundException');
+    expect((await awsFailure(client.send(new GetSecretValueCommand({ SecretId: arn })))).name).toBe('ResourceNotFoundException');
   });
 
   it('refuses ForceDeleteWithoutRecovery together with RecoveryWindowInDays', async () => {
     sm.createSecret('both-options', 'v');
-    const error = await failure(
+    const error = await awsFailure(
       client.send(new DeleteSecretCommand({ SecretId: 'both-options', ForceDeleteWithoutRecovery: true, RecoveryWindowInDays: 7 })),
     );
     expect(error.name).toBe('InvalidParameterException');
@@ -341,7 +332,7 @@ describe('per-secret denial', () => {
     sm.createSecret('public', 'p');
     sm.denySecret('private');
     for (const secretId of ['private', arn, arn.slice(0, -7)]) {
-      const error = await failure(client.send(new GetSecretValueCommand({ SecretId: secretId })));
+      const error = await awsFailure(client.send(new GetSecretValueCommand({ SecretId: secretId })));
       expect(error.name).toBe('AccessDeniedException');
       expect(error.$metadata.attempts).toBe(1);
     }
@@ -399,7 +390,7 @@ describe('test controls', () => {
     await client.send(new CreateSecretCommand({ Name: 'rec', SecretString: 'top-secret' }));
     await client.send(new GetSecretValueCommand({ SecretId: 'rec' }));
     await client.send(new GetSecretValueCommand({ SecretId: 'rec' }));
-    await failure(client.send(new GetSecretValueCommand({ SecretId: 'missing' })));
+    await awsFailure(client.send(new GetSecretValueCommand({ SecretId: 'missing' })));
 
     expect(sm.callCount()).toBe(4);
     expect(sm.callCount('GetSecretValue')).toBe(3);
@@ -437,7 +428,7 @@ describe('test controls', () => {
     sm.createSecret('busy', 'v');
     const twoAttempts = clientFor(2);
     sm.injectFault({ operation: 'GetSecretValue', kind: 'throttle', times: 2 });
-    const error = await failure(twoAttempts.send(new GetSecretValueCommand({ SecretId: 'busy' })));
+    const error = await awsFailure(twoAttempts.send(new GetSecretValueCommand({ SecretId: 'busy' })));
     expect(error.name).toBe('ThrottlingException');
     expect(error.$metadata.httpStatusCode).toBe(400);
     expect(error.$metadata.attempts).toBe(2);
@@ -456,7 +447,7 @@ describe('test controls', () => {
     sm.createSecret('flaky', 'v');
     const noRetry = clientFor(1);
     sm.injectFault({ kind: 'server-error' });
-    const error = await failure(noRetry.send(new GetSecretValueCommand({ SecretId: 'flaky' })));
+    const error = await awsFailure(noRetry.send(new GetSecretValueCommand({ SecretId: 'flaky' })));
     expect(error.name).toBe('InternalServiceError');
     expect(error.$fault).toBe('server');
     expect(error.$metadata.httpStatusCode).toBe(500);
@@ -471,7 +462,7 @@ describe('test controls', () => {
     sm.createSecret('guarded', 'v');
     sm.injectFault({ operation: 'BatchGetSecretValue', kind: 'access-denied', times: 1 });
     expect((await client.send(new GetSecretValueCommand({ SecretId: 'guarded' }))).SecretString).toBe('v');
-    const error = await failure(client.send(new BatchGetSecretValueCommand({ SecretIdList: ['guarded'] })));
+    const error = await awsFailure(client.send(new BatchGetSecretValueCommand({ SecretIdList: ['guarded'] })));
     expect(error.name).toBe('AccessDeniedException');
     expect(error.$metadata.attempts).toBe(1);
     expect(sm.callCount('BatchGetSecretValue')).toBe(1);
