@@ -1,5 +1,6 @@
 import { definitionState, type ConfigDefinition, type FieldMap } from './definition.js';
 import type { Source } from './field.js';
+import { inspectConfig } from './inspect.js';
 import { REDACTED } from './redaction.js';
 import { locationOf, type FieldPlan, type FieldResolution } from './resolution.js';
 
@@ -26,18 +27,16 @@ export function describeConfig<F extends FieldMap>(definition: ConfigDefinition<
       : issues !== undefined
         ? `config: last resolution failed (${issues.length} ${issues.length === 1 ? 'field' : 'fields'})`
         : 'config: not resolved yet';
+  // The plan and the inspection both follow the order of the definition's fields.
+  const sources = inspectConfig(definition).map((info) => info.sources.map((s) => s.location).join(' | '));
   const width = Math.max(...state.plan.map((p) => p.key.length), 0);
-  const sourceWidth = Math.max(...state.plan.map((p) => sourcesOf(p).length), 0);
+  const sourceWidth = Math.max(...sources.map((s) => s.length), 0);
   const lines = state.plan.map((plan) => {
     const failed = issues?.find((i) => i.field === plan.key);
     const status = failed !== undefined ? `failed: ${failed.message}` : statusOf(plan, snapshot?.resolutions[plan.index], now);
-    return `  ${plan.key.padEnd(width)}  ${sourcesOf(plan).padEnd(sourceWidth)}  ${status}`;
+    return `  ${plan.key.padEnd(width)}  ${(sources[plan.index] ?? '').padEnd(sourceWidth)}  ${status}`;
   });
   return [header, ...lines].join('\n');
-}
-
-function sourcesOf(plan: FieldPlan): string {
-  return plan.field.sources.map(locationOf).join(' | ');
 }
 
 function statusOf(plan: FieldPlan, resolution: FieldResolution | undefined, now: number): string {

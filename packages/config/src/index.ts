@@ -27,3 +27,4 @@ export type { ConfigLogger } from './cache.js';
 export { withConfig } from './with-config.js';
 export type { ConfigHandler, WrappedHandler } from './with-config.js';
 export { describeConfig } from './describe.js';
+export { inspectConfig, type FieldInfo, type SourceInfo, type EnvSourceInfo, type PayloadSourceInfo, type SecretSourceInfo, type KmsSourceInfo } from './inspect.js';
