@@ -47,19 +47,30 @@ export function scrub(text: string, values: readonly string[]): string {
 }
 
 /**
- * A prototype for resolved config objects whose `inspect` output (so `console.log(cfg)`) shows
- * the fields fed by Secrets Manager or KMS as {@link REDACTED}. Own properties stay plain.
+ * A prototype for resolved config objects whose `inspect` output (so `console.log(cfg)`) and
+ * `JSON.stringify` output show the fields fed by Secrets Manager or KMS as {@link REDACTED}.
+ * Own properties stay plain.
  */
 export function redactingPrototype(secretKeys: ReadonlySet<string>): object {
+  const view = (config: Record<string, unknown>): Record<string, unknown> => {
+    const out: Record<string, unknown> = {};
+    for (const key of Object.keys(config)) {
+      const value = config[key];
+      out[key] = secretKeys.has(key) && value !== undefined ? redacted : value;
+    }
+    return out;
+  };
   return Object.create(Object.prototype, {
     [inspect.custom]: {
       value(this: Record<string, unknown>, _depth: number, options: InspectOptionsStylized, show: typeof inspect) {
-        const view: Record<string, unknown> = {};
-        for (const key of Object.keys(this)) {
-          const value = this[key];
-          view[key] = secretKeys.has(key) && value !== undefined ? redacted : value;
-        }
-        return show(view, options);
+        return show(view(this), options);
+      },
+    },
+    // JSON log formats (ours and the managed runtime's) render a logged object with
+    // JSON.stringify, so `console.log(cfg)` must redact there too.
+    toJSON: {
+      value(this: Record<string, unknown>) {
+        return view(this);
       },
     },
   }) as object;

@@ -1,0 +1,248 @@
+/**
+ * Canary test: every secret value and KMS plaintext is a unique random string, and everything
+ * the runtime and the config layer let out of the process — log lines, error bodies, init error
+ * bodies, responses — is searched for them. Runs the built bootstrap on the fixtures with the
+ * real SDK clients against the stand-ins.
+ */
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { InitErrorRecord, InvocationResult, LocalFunction } from '@custom-runtime/local';
+import { makeTaskRoot } from '@custom-runtime/test-support';
+import { defineConfig, getConfig, kms, secret, env } from '../src/index.js';
+import { FIXTURES, seedApp, startWorld, type AppValues } from './fixtures/world.js';
+import { setEnv, startStandIns } from './helpers.js';
+
+const canaries: string[] = [];
+
+function canary(): string {
+  const value = `canary-${randomUUID()}`;
+  canaries.push(value);
+  return value;
+}
+
+function canaryValues(): AppValues {
+  return { apiKey: canary(), otherKey: canary(), dbUsername: canary(), dbPassword: canary(), legacyToken: canary() };
+}
+
+/** Asserts that no text contains a canary; each text is labelled for the failure message. */
+function expectNoCanary(texts: Readonly<Record<string, string>>): void {
+  for (const [label, text] of Object.entries(texts)) {
+    for (const value of canaries) {
+      if (text.includes(value)) throw new Error(`${label} contains canary ${value}:\n${text}`);
+    }
+  }
+}
+
+/** What a failed invocation lets out: the error document and the raw body. */
+function failureTexts(label: string, result: InvocationResult): Record<string, string> {
+  expect(result.status, `${label}: ${result.text()}`).toBe('error');
+  return { [`${label} body`]: result.text(), [`${label} error`]: JSON.stringify(result.error ?? null) };
+}
+
+function initErrorTexts(label: string, record: InitErrorRecord): Record<string, string> {
+  return { [`${label} init error`]: record.body.toString('utf8'), [`${label} init error type`]: record.errorType };
+}
+
+async function exitedLogs(label: string, fn: LocalFunction): Promise<Record<string, string>> {
+  expect((await fn.exited).code, fn.logs()).not.toBe(0);
+  return { [`${label} logs`]: fn.logs() };
+}
+
+describe.each(['Text', 'JSON'] as const)('canary with %s logs: module handlers', (logFormat) => {
+  const logEnv = { AWS_LAMBDA_LOG_FORMAT: logFormat };
+
+  it('successful invocations, logging the config, describeConfig and the definition', async () => {
+    const world = await startWorld();
+    const seed = seedApp(world, canaryValues(), 'canary');
+    const texts: Record<string, string> = {};
+    for (const handler of ['app.handler', 'app.wrapped', 'app.logs', 'app.pollution']) {
+      const fn = await world.start({ handler, env: { ...seed.env, ...logEnv } });
+      for (const event of [{ customer: { id: 'c-1' } }, {}]) {
+        const result = await fn.invoke(event);
+        expect(result.status, `${handler}: ${result.text()}\n${fn.logs()}`).toBe('success');
+        texts[`${handler} response`] = result.text();
+      }
+      texts[`${handler} logs`] = fn.logs();
+    }
+    // Not vacuous: the config was printed, with its secret-fed fields redacted.
+    expect(texts['app.logs logs']).toContain('[redacted]');
+    expect(texts['app.logs logs']).toContain('tableName');
+    expect(texts['app.logs logs']).toMatch(/resolved from secretsmanager \\?"canary\/api\\?"/);
+    expectNoCanary(texts);
+  });
+
+  it('SecretBinary and KMS without a context, logged', async () => {
+    const world = await startWorld();
+    const binary = canary();
+    canaries.push(Buffer.from(binary).toString('base64'));
+    world.sm.createSecret('canary/signing-key', new TextEncoder().encode(binary));
+    const fn = await world.start({
+      handler: 'extras.handler',
+      env: {
+        ...logEnv,
+        SIGNING_KEY_SECRET: 'canary/signing-key',
+        PLAIN_TOKEN_ENCRYPTED: world.kms.encryptToBase64(world.keyId, canary()),
+      },
+    });
+    const result = await fn.invoke({});
+    expect(result.status, fn.logs()).toBe('success');
+    expect(fn.logs()).toContain('[redacted]');
+    expectNoCanary({ response: result.text(), logs: fn.logs() });
+  });
+
+  it('a handler that throws an error naming config fields, with the config attached', async () => {
+    const world = await startWorld();
+    const seed = seedApp(world, canaryValues(), 'canary');
+    const fn = await world.start({ handler: 'app.fails', env: { ...seed.env, ...logEnv } });
+    const texts: Record<string, string> = {};
+    for (const round of [1, 2]) {
+      const result = await fn.invoke({ customer: { id: 'c-1' } }, { requestId: `req-fails-${round}` });
+      expect(result.error?.errorMessage).toContain('apiKey and legacyToken');
+      Object.assign(texts, failureTexts(`round ${round}`, result));
+    }
+    // The runtime logs the error (with its enumerable fields) under the request id.
+    await fn.waitForLog(/req-fails-2/);
+    texts.logs = fn.logs();
+    expect(texts.logs).toContain('[redacted]');
+    expectNoCanary(texts);
+  });
+
+  it('an invalid payload field as the invocation error', async () => {
+    const world = await startWorld();
+    const seed = seedApp(world, canaryValues(), 'canary');
+    const fn = await world.start({ handler: 'app.handler', env: { ...seed.env, ...logEnv } });
+    const bad = await fn.invoke({ customer: { id: 7 } });
+    expect(bad.errorType).toBe('Runtime.ConfigInvalid');
+    expectNoCanary({ ...failureTexts('payload', bad), logs: fn.logs() });
+  });
+
+  it('init failures: wrong JSON key, schema mismatch, an echoing schema, a wrong KMS context', async () => {
+    const world = await startWorld();
+    const seed = seedApp(world, canaryValues(), 'canary');
+    world.sm.createSecret('canary/no-api-key', JSON.stringify({ apiKeyy: canary(), other: canary() }));
+    world.sm.createSecret('canary/db-mismatch', JSON.stringify({ username: [canary()], password: canary() }));
+    world.sm.createSecret('canary/db-not-json', `{${canary()}`);
+    world.sm.createSecret('canary/pin', canary());
+    const texts: Record<string, string> = {};
+
+    const cases: ReadonlyArray<readonly [string, string, Record<string, string>, string, RegExp]> = [
+      ['wrong key', 'app.handler', { API_KEY_SECRET: 'canary/no-api-key' }, 'default', /apiKey \(secretsmanager via env API_KEY_SECRET\): missing: JSON key "apiKey" not in the secret \(secretsmanager "canary\/no-api-key"\)/],
+      ['schema mismatch', 'app.handler', { DB_SECRET: 'canary/db-mismatch' }, 'default', /db \(secretsmanager via env DB_SECRET\): invalid: username: /],
+      ['not JSON', 'app.handler', { DB_SECRET: 'canary/db-not-json' }, 'default', /db \(secretsmanager via env DB_SECRET\): invalid: /],
+      ['echoing schema', 'echo.handler', { PIN_SECRET: 'canary/pin' }, 'default', /pin \(secretsmanager via env PIN_SECRET\): invalid: expected a PIN, got \[redacted\]/],
+      ['wrong context', 'app.handler', {}, 'other-fn', /legacyToken \(kms via env LEGACY_TOKEN_ENCRYPTED\): bad ciphertext/],
+    ];
+    for (const [label, handler, overrides, functionName, message] of cases) {
+      const fn = await world.start({
+        handler,
+        ...(functionName !== 'default' && { functionName }),
+        env: { ...seed.env, ...overrides, ...logEnv },
+      });
+      const initError = await fn.runtimeApi.waitForInitError();
+      expect(initError.errorType, label).toBe('Runtime.ConfigInvalid');
+      expect(initError.error?.errorMessage, label).toMatch(message);
+      Object.assign(texts, initErrorTexts(label, initError), await exitedLogs(label, fn));
+    }
+    expectNoCanary(texts);
+  });
+});
+
+describe('canary: command handlers', () => {
+  const marker = 'user-env:';
+  // The script prints its own env on request (the user's choice, not counted), answers with
+  // lengths only, and fails on request with a message of its own.
+  const script = `#!/bin/sh
+set -eu
+event=$(cat)
+case "$event" in
+  *dump*) echo "${marker} API_TOKEN=$API_TOKEN DB=$DB LEGACY_TOKEN=$LEGACY_TOKEN" >&2 ;;
+esac
+case "$event" in
+  *fail*) echo "the disk is full" >&2; exit 3 ;;
+esac
+printf '{"apiToken":%s,"db":%s,"legacyToken":%s,"customer":"%s"}' "\${#API_TOKEN}" "\${#DB}" "\${#LEGACY_TOKEN}" "\${CUSTOMER_ID:-}"
+`;
+
+  it("keeps canaries out of the runtime's lines, error bodies and init errors", async () => {
+    const world = await startWorld();
+    const values = canaryValues();
+    const seed = seedApp(world, values, 'canary');
+    world.sm.createSecret('canary/db-mismatch', JSON.stringify({ username: canary(), password: { nested: canary() } }));
+    const root = await makeTaskRoot({ 'handler.sh': { content: script, mode: 0o755 } });
+    const configSpec = path.join(FIXTURES, 'command-config.config');
+    const texts: Record<string, string> = {};
+
+    for (const logFormat of ['Text', 'JSON']) {
+      const fn = await world.start({
+        taskRoot: root,
+        handler: 'handler.sh',
+        env: { ...seed.env, CUSTOM_RUNTIME_CONFIG: configSpec, AWS_LAMBDA_LOG_FORMAT: logFormat },
+      });
+      const ok = await fn.invoke({ customer: { id: 'c-1' }, dump: true });
+      expect(ok.status, fn.logs()).toBe('success');
+      expect(ok.json()).toEqual({
+        apiToken: values.apiKey.length,
+        db: JSON.stringify({ username: values.dbUsername, password: values.dbPassword }).length,
+        legacyToken: values.legacyToken.length,
+        customer: 'c-1',
+      });
+      texts[`${logFormat} response`] = ok.text();
+      const failed = await fn.invoke({ fail: true });
+      expect(failed.errorType).toBe('Function.CommandFailed');
+      expect(failed.error?.errorMessage).toContain('the disk is full');
+      Object.assign(texts, failureTexts(`${logFormat} command failed`, failed));
+      const badPayload = await fn.invoke({ customer: { id: { nested: true } } });
+      expect(badPayload.errorType).toBe('Runtime.ConfigInvalid');
+      Object.assign(texts, failureTexts(`${logFormat} bad payload`, badPayload));
+
+      // The script's own dump is there (so the filter below is not vacuous), and is not counted.
+      expect(fn.logs()).toContain(values.apiKey);
+      const runtimeLines = fn
+        .logs()
+        .split('\n')
+        .filter((line) => !line.includes(marker));
+      texts[`${logFormat} runtime lines`] = runtimeLines.join('\n');
+    }
+
+    const broken = await world.start({
+      taskRoot: root,
+      handler: 'handler.sh',
+      env: { ...seed.env, DB_SECRET: 'canary/db-mismatch', CUSTOM_RUNTIME_CONFIG: configSpec },
+    });
+    const initError = await broken.runtimeApi.waitForInitError();
+    expect(initError.errorType).toBe('Runtime.ConfigInvalid');
+    expect(initError.error?.errorMessage).toContain('db (secretsmanager via env DB_SECRET): invalid: password: ');
+    Object.assign(texts, initErrorTexts('command', initError), await exitedLogs('command', broken));
+    expectNoCanary(texts);
+  });
+});
+
+// The fix the canary test found: JSON log formats stringify a logged object, so the config's
+// JSON form redacts like its inspect form. Checked here in process against the sources too.
+describe('JSON form of a resolved config', () => {
+  let restore: () => void = () => {};
+  let stop: () => Promise<void> = async () => {};
+  beforeAll(async () => {
+    const aws = await startStandIns();
+    stop = () => aws.close();
+    aws.sm.createSecret('json/api', 'api-value');
+    const keyId = aws.kms.createKey().keyId;
+    restore = setEnv({ JSON_TABLE: 'orders', JSON_API: 'json/api', JSON_TOKEN: aws.kms.encryptToBase64(keyId, 'token-value') });
+  });
+  afterAll(async () => {
+    restore();
+    await stop();
+  });
+
+  it('shows secret-fed fields as [redacted] while the properties stay plain', async () => {
+    const config = defineConfig({ table: env('JSON_TABLE'), api: secret('JSON_API'), token: kms('JSON_TOKEN') });
+    const cfg = await getConfig(config);
+    expect(JSON.parse(JSON.stringify(cfg))).toEqual({ table: 'orders', api: '[redacted]', token: '[redacted]' });
+    expect(JSON.parse(JSON.stringify({ nested: [cfg] }))).toEqual({
+      nested: [{ table: 'orders', api: '[redacted]', token: '[redacted]' }],
+    });
+    expect({ ...cfg }).toEqual({ table: 'orders', api: 'api-value', token: 'token-value' });
+    expect(Object.keys(cfg)).toEqual(['table', 'api', 'token']);
+  });
+});
