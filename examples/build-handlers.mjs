@@ -29,6 +29,10 @@ await build({
   chunkNames: 'chunks/[name]-[hash]',
   // Workspace packages are bundled from src/ (their `source` export), so they need no build.
   conditions: ['source'],
+  // The AWS SDK's ES module build (its `module` field) rather than its CommonJS one: a lazily
+  // imported CommonJS module becomes a chunk with a default export only, and
+  // @custom-runtime/config reads named exports (`const { KMSClient } = await import(...)`).
+  mainFields: ['module', 'main'],
   // Parts of the AWS SDK are CommonJS and require() Node built-ins; an ES module has no
   // `require` of its own.
   banner: {
