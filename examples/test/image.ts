@@ -1,0 +1,197 @@
+/**
+ * An example image's file layout, assembled on the host from its Dockerfile: the final stage's
+ * `COPY` instructions carried out into a directory that stands for the image's `/`, with the
+ * files the build stages would produce taken from the repository (built by `pnpm build`, and
+ * the C program compiled here with the host's `cc`). The Node.js the image copies from the
+ * Lambda Node.js image is the one thing not reproduced: the host's `node` runs the bootstrap.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmod, cp, mkdir, readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { lambdaBaseImage, parseDockerfile, type BaseImage, type CopyInstruction, type Dockerfile, type DockerStage } from './dockerfile.js';
+
+/** Where a build stage's `/src/<path>` is on the host: the workspace is copied to `/src`. */
+export const BUILD_STAGE_ROOT = '/src/';
+
+/** What the image of one Dockerfile holds, laid out under {@link AssembledImage.root}. */
+export interface AssembledImage {
+  readonly dockerfile: Dockerfile;
+  /** Stands for the image's `/`. */
+  readonly root: string;
+  /** `<root>/var/runtime/bootstrap`. */
+  readonly bootstrap: string;
+  /** `<root>/var/task`. */
+  readonly taskRoot: string;
+  /** The final stage's `ENV`, with what its base image sets (`PATH`, `LAMBDA_TASK_ROOT`, ...). */
+  readonly env: ReadonlyMap<string, string>;
+  /** The variables the Dockerfile itself sets or changes, not those of its base image. */
+  readonly ownEnv: ReadonlyMap<string, string>;
+  /** The `CMD` words of the final stage (exec form only: the bootstrap takes a handler, not a shell line). */
+  readonly cmd: readonly string[];
+  /** Destinations left to the host: Node.js copied from a Lambda Node.js stage. */
+  readonly hostProvided: readonly string[];
+}
+
+/** Reads and parses a Dockerfile, named relative to `repoRoot` in errors. */
+export async function readDockerfile(file: string, repoRoot: string): Promise<Dockerfile> {
+  return parseDockerfile(await readFile(file, 'utf8'), { file: path.relative(repoRoot, file) });
+}
+
+/** What the external image a stage is built on (through earlier stages) sets. */
+export function baseImageOf(stage: DockerStage): BaseImage {
+  let current = stage;
+  while (current.baseStage !== undefined) current = current.baseStage;
+  return lambdaBaseImage(current.base);
+}
+
+/** Whether a stage is a Lambda Node.js image (or built on one) used as the source of `node`. */
+export function isNodeStage(stage: DockerStage): boolean {
+  let current: DockerStage | undefined = stage;
+  while (current?.baseStage !== undefined) current = current.baseStage;
+  return current !== undefined && /^public\.ecr\.aws\/lambda\/nodejs:\d+/.test(current.base);
+}
+
+/** Where the host holds what a `COPY` of the final stage copies; `'host'` when the host provides it. */
+export function hostSource(dockerfile: Dockerfile, copy: CopyInstruction, source: string, repoRoot: string): string | 'host' {
+  const where = `${dockerfile.file}:${copy.line}`;
+  if (copy.from === undefined) {
+    // The build context is the repository root (template.yaml: DockerContext: .).
+    if (path.posix.isAbsolute(source) || source.split('/').includes('..')) {
+      throw new Error(`${where}: COPY source ${source} leaves the build context`);
+    }
+    return path.join(repoRoot, source);
+  }
+  const stage = dockerfile.stage(copy.from);
+  if (stage === undefined) throw new Error(`${where}: COPY --from=${copy.from} names no stage of this Dockerfile`);
+  if (isNodeStage(stage) && source.startsWith('/var/lang/')) return 'host';
+  if (source.startsWith(BUILD_STAGE_ROOT)) return path.join(repoRoot, source.slice(BUILD_STAGE_ROOT.length));
+  throw new Error(
+    `${where}: cannot tell where ${source} of stage ${copy.from} is on the host ` +
+      `(known: ${BUILD_STAGE_ROOT}<path> of a build stage, /var/lang of a Lambda Node.js stage)`,
+  );
+}
+
+/**
+ * Carries out the final stage's `COPY` instructions into `root`. Fails, naming the Dockerfile
+ * line and the missing host path, when something to copy is not there (e.g. `pnpm build` not
+ * run, or the C program not compiled: see {@link compileStagePrograms}).
+ */
+export async function assembleImage(dockerfilePath: string, repoRoot: string, root: string): Promise<AssembledImage> {
+  const dockerfile = await readDockerfile(dockerfilePath, repoRoot);
+  const final = dockerfile.finalStage;
+  const hostProvided: string[] = [];
+  for (const copy of final.copies) {
+    for (const source of copy.sources) {
+      const from = hostSource(dockerfile, copy, source, repoRoot);
+      if (from === 'host') {
+        hostProvided.push(copy.destination);
+        continue;
+      }
+      await copyInto(from, copy, source, root, dockerfile.file);
+    }
+  }
+  const cmd = final.cmd;
+  if (cmd === undefined || cmd.form !== 'exec' || cmd.args.length === 0) {
+    throw new Error(`${dockerfile.file}: the final stage needs CMD ["<handler>"] (exec form): the bootstrap takes the handler from it`);
+  }
+  return {
+    dockerfile,
+    root,
+    bootstrap: path.join(root, 'var/runtime/bootstrap'),
+    taskRoot: path.join(root, 'var/task'),
+    env: final.env,
+    ownEnv: new Map([...final.env].filter(([name, value]) => baseImageOf(final).env.get(name) !== value)),
+    cmd: cmd.args,
+    hostProvided,
+  };
+}
+
+/** Docker's rules: a directory's contents go into the destination; a file goes to it, or into it when it ends with `/`. */
+async function copyInto(from: string, copy: CopyInstruction, source: string, root: string, file: string): Promise<void> {
+  const info = await stat(from).catch(() => undefined);
+  if (info === undefined) {
+    throw new Error(`${file}:${copy.line}: ${copy.from === undefined ? '' : `COPY --from=${copy.from} `}${source} is not on the host at ${from} (run \`pnpm build\` first?)`);
+  }
+  const destination = path.join(root, copy.destination);
+  if (info.isDirectory()) {
+    await mkdir(destination, { recursive: true });
+    await cp(from, destination, { recursive: true });
+    return;
+  }
+  const target = copy.destination.endsWith('/') ? path.join(destination, path.basename(from)) : destination;
+  await mkdir(path.dirname(target), { recursive: true });
+  await cp(from, target);
+  // COPY keeps the mode of the source (unless --chmod says otherwise): the execute bit matters.
+  await chmod(target, copy.chmod === undefined ? info.mode & 0o7777 : Number.parseInt(copy.chmod, 8));
+}
+
+/** One compiler invocation found in a stage's `RUN`. */
+export interface CompileStep {
+  readonly stage: string;
+  /** The compiler's arguments, paths relative to the stage's working directory. */
+  readonly args: readonly string[];
+  /** The `-o` output, relative to the working directory. */
+  readonly output: string;
+}
+
+/**
+ * The `gcc ...` commands of the stages the final stage copies from, as the host should run them
+ * with `cc` (the stage must work in {@link BUILD_STAGE_ROOT}, which maps to the repository).
+ */
+export function compileSteps(dockerfile: Dockerfile): CompileStep[] {
+  const steps: CompileStep[] = [];
+  const used = new Set(dockerfile.finalStage.copies.map((c) => c.from).filter((f): f is string => f !== undefined));
+  for (const ref of used) {
+    const stage = dockerfile.stage(ref);
+    if (stage === undefined || isNodeStage(stage)) continue;
+    for (const run of stage.runs) {
+      const command = run.form === 'shell' ? run.command : run.args.join(' ');
+      for (const part of command.split(/&&|;/).map((p) => p.trim())) {
+        const words = part.split(/\s+/);
+        if (words[0] !== 'gcc' && words[0] !== 'cc') continue;
+        if (`${stage.workdir}/` !== BUILD_STAGE_ROOT) {
+          throw new Error(`${dockerfile.file}: stage ${ref} compiles in ${stage.workdir}; the tests expect WORKDIR ${BUILD_STAGE_ROOT.slice(0, -1)}`);
+        }
+        const args = words.slice(1);
+        const o = args.indexOf('-o');
+        const output = o >= 0 ? args[o + 1] : undefined;
+        if (output === undefined) throw new Error(`${dockerfile.file}: stage ${ref}: "${part}" has no -o output`);
+        steps.push({ stage: ref, args, output });
+      }
+    }
+  }
+  return steps;
+}
+
+/** Whether the host has a C compiler `cc`. */
+export function hasCompiler(): boolean {
+  return spawnSync('cc', ['--version'], { stdio: 'ignore' }).status === 0;
+}
+
+/**
+ * Compiles, with the host's `cc`, what the Dockerfile's compile stages compile with AL2023's
+ * gcc, to the same paths (relative to the repository instead of /src). Throws a clear error
+ * when the host has no `cc`.
+ */
+export async function compileStagePrograms(dockerfile: Dockerfile, repoRoot: string): Promise<string[]> {
+  const steps = compileSteps(dockerfile);
+  if (steps.length > 0 && !hasCompiler()) {
+    throw new Error(
+      `${dockerfile.file} compiles a C program (${steps.map((s) => s.output).join(', ')}) and this host has no C compiler \`cc\`: ` +
+        'install gcc or clang to run this test (the image itself compiles with AL2023\'s gcc)',
+    );
+  }
+  const outputs: string[] = [];
+  for (const step of steps) {
+    const output = path.join(repoRoot, step.output);
+    await mkdir(path.dirname(output), { recursive: true });
+    try {
+      execFileSync('cc', [...step.args], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+    } catch (error) {
+      const stderr = (error as { stderr?: Buffer }).stderr?.toString().trim() ?? '';
+      throw new Error(`${dockerfile.file}: cc ${step.args.join(' ')} failed${stderr === '' ? '' : `:\n${stderr}`}`);
+    }
+    outputs.push(output);
+  }
+  return outputs;
+}

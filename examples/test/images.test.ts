@@ -1,0 +1,353 @@
+/**
+ * Every example image, assembled from its Dockerfile (the final stage's COPY instructions, see
+ * image.ts) and run as Lambda runs it: the assembled /var/runtime/bootstrap with the assembled
+ * /var/task, the handler from the image's CMD or the function's ImageConfig.Command, the
+ * Dockerfile's ENV and the function's Environment.Variables from template.yaml. The `!Ref`s of
+ * the template get stand-in values (the Secrets Manager stand-in's secret ARN, a ciphertext of
+ * the KMS stand-in) and the dynamic reference is resolved as CloudFormation would at deploy time.
+ *
+ * Needs `pnpm build` (the bootstrap and the examples' dist/) and a C compiler `cc`.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startKms, startSecretsManager, type KmsStandIn, type LocalFunction, type SecretsManagerStandIn } from '@custom-runtime/local';
+import { BOOTSTRAP, REPO_ROOT, startBootstrap } from '@custom-runtime/test-support';
+import { assembleImage, compileStagePrograms, readDockerfile, type AssembledImage } from './image.js';
+import {
+  evaluate,
+  imageBuildOf,
+  parseTemplate,
+  resolveDynamicReferences,
+  serverlessFunctions,
+  type EvaluationContext,
+  type TemplateFunction,
+} from './template.js';
+
+const TEMPLATE = path.join(REPO_ROOT, 'template.yaml');
+const template = parseTemplate(await readFile(TEMPLATE, 'utf8'));
+const functions = serverlessFunctions(template);
+const STACK_NAME = 'custom-runtime-examples';
+
+/** The first 8 hex digits of the SHA-256, as the secrets example reports values. */
+function fingerprint(value: string): string {
+  return createHash('sha256').update(value).digest('hex').slice(0, 8);
+}
+function factsOf(value: string): { present: true; length: number; sha256: string } {
+  return { present: true, length: Buffer.byteLength(value), sha256: fingerprint(value) };
+}
+function randomToken(bytes: number): string {
+  return randomBytes(bytes).toString('base64url');
+}
+
+// What CloudFormation and the deployer would provide, made up for this run.
+const password = randomToken(24);
+const secretString = JSON.stringify({ username: 'example', password });
+const apiToken = `api-${randomToken(18)}`;
+const requestToken = `req-${randomToken(12)}`;
+const legacyTokens: Readonly<Record<string, string>> = {
+  SecretsFunction: `legacy-${randomToken(12)}`,
+  SecretsShellFunction: `legacy-shell-${randomToken(12)}`,
+};
+const credentials = { AWS_ACCESS_KEY_ID: `AKIA${randomToken(12)}`, AWS_SECRET_ACCESS_KEY: randomToken(30), AWS_SESSION_TOKEN: randomToken(40) };
+/** No answer and no log line may contain any of these. */
+const secretValues = [password, secretString, apiToken, requestToken, ...Object.values(legacyTokens), ...Object.values(credentials)];
+
+let workDir: string;
+let secretsManager: SecretsManagerStandIn;
+let kms: KmsStandIn;
+let context: EvaluationContext;
+let secretsById: Map<string, string>;
+const images = new Map<string, AssembledImage>();
+
+beforeAll(async () => {
+  if (!existsSync(BOOTSTRAP)) throw new Error(`${BOOTSTRAP} does not exist: run \`pnpm build\` first`);
+  workDir = await mkdtemp(path.join(tmpdir(), 'example-images-'));
+  secretsManager = await startSecretsManager();
+  kms = await startKms({ region: secretsManager.region, accountId: secretsManager.accountId });
+
+  const secret = secretsManager.createSecret(`${STACK_NAME}-ExamplesSecret`, secretString);
+  secretsById = new Map([
+    [secret.arn, secretString],
+    [secret.name, secretString],
+  ]);
+  const key = kms.createKey({ description: 'ExamplesKey' });
+  // The console helper's context: each ciphertext decrypts only for the function it names.
+  const encryptFor = (fn: string): string => kms.encryptToBase64(key.keyId, legacyTokens[fn] as string, { LambdaFunctionName: fn });
+  context = {
+    template,
+    refs: {
+      'AWS::Region': secretsManager.region,
+      'AWS::AccountId': secretsManager.accountId,
+      'AWS::Partition': 'aws',
+      'AWS::StackName': STACK_NAME,
+      ApiToken: apiToken,
+      LegacyTokenCiphertext: encryptFor('SecretsFunction'),
+      ShellLegacyTokenCiphertext: encryptFor('SecretsShellFunction'),
+      ExistingKmsKeyId: '',
+      ExamplesSecret: secret.arn,
+      ExamplesKey: key.keyId,
+      ...Object.fromEntries(functions.map((fn) => [fn.logicalId, fn.logicalId])),
+    },
+  };
+
+  for (const fn of functions) {
+    const { dockerfile } = imageBuildOf(fn, REPO_ROOT);
+    if (images.has(dockerfile)) continue;
+    await compileStagePrograms(await readDockerfile(dockerfile, REPO_ROOT), REPO_ROOT);
+    const root = path.join(workDir, path.basename(path.dirname(dockerfile)));
+    images.set(dockerfile, await assembleImage(dockerfile, REPO_ROOT, root));
+  }
+}, 60_000);
+
+afterAll(async () => {
+  await secretsManager?.close();
+  await kms?.close();
+  if (workDir !== undefined) await rm(workDir, { recursive: true, force: true });
+});
+
+function imageOf(fn: TemplateFunction): AssembledImage {
+  const image = images.get(imageBuildOf(fn, REPO_ROOT).dockerfile);
+  if (image === undefined) throw new Error(`no image assembled for ${fn.logicalId}`);
+  return image;
+}
+
+function templateFunction(logicalId: string): TemplateFunction {
+  const fn = functions.find((f) => f.logicalId === logicalId);
+  if (fn === undefined) throw new Error(`template.yaml has no function ${logicalId}`);
+  return fn;
+}
+
+interface StartOptions {
+  /** The handler to run instead of the function's (ImageConfig.Command, else the image's CMD). */
+  readonly handler?: string;
+  /** Variables changed after the template's are evaluated. */
+  readonly variables?: Readonly<Record<string, string>>;
+}
+
+/** Starts the function's image on the stand-ins, as Lambda would start it. */
+async function start(fn: TemplateFunction, options: StartOptions = {}): Promise<LocalFunction> {
+  const image = imageOf(fn);
+  const env: Record<string, string> = {};
+  for (const [name, value] of image.ownEnv) {
+    // PATH names /var/lang/bin of the image, whose node the host's stands in for.
+    if (name !== 'PATH' && name !== 'LD_LIBRARY_PATH') env[name] = value;
+  }
+  const where = `${fn.logicalId}.Environment.Variables`;
+  const variables = evaluate(fn.variables, context, where) as Record<string, unknown>;
+  for (const [name, value] of Object.entries(variables)) {
+    env[name] = resolveDynamicReferences(String(value), (id) => {
+      const found = secretsById.get(id);
+      if (found === undefined) throw new Error(`${where}.${name}: no secret ${id}`);
+      return found;
+    }, `${where}.${name}`);
+  }
+  Object.assign(env, options.variables, credentials, {
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsManager.url,
+    AWS_ENDPOINT_URL_KMS: kms.url,
+  });
+  return startBootstrap({
+    bootstrap: image.bootstrap,
+    taskRoot: image.taskRoot,
+    handler: options.handler ?? fn.command?.[0] ?? (image.cmd[0] as string),
+    functionName: fn.logicalId,
+    memoryMb: fn.memorySizeMb,
+    region: secretsManager.region,
+    timeoutMs: fn.timeoutSeconds * 1000,
+    env,
+  });
+}
+
+/** Fails when an answer or the logs contain a secret value. */
+function expectNoSecretIn(...texts: string[]): void {
+  for (const text of texts) for (const value of secretValues) expect(text.includes(value), 'a secret value was printed').toBe(false);
+}
+
+type Check = (fn: LocalFunction, image: AssembledImage) => Promise<void>;
+
+/** What each template function must answer; every function of template.yaml needs an entry. */
+const checks: Readonly<Record<string, Check>> = {
+  MinimalShellFunction: async (fn) => {
+    const result = await fn.invoke({ greeting: 'hi', list: [1, 2] }, { requestId: 'req-shell' });
+    expect(result.status, fn.logs()).toBe('success');
+    expect(result.json()).toEqual({ handler: 'handler.sh', requestId: 'req-shell', event: { greeting: 'hi', list: [1, 2] } });
+    await fn.waitForLog(/handler\.sh: request req-shell/);
+  },
+
+  MinimalBinaryFunction: async (fn) => {
+    const body = '{"name":"C \\"quoted\\"","n":42}';
+    const result = await fn.invoke(undefined, { requestId: 'req-c', rawBody: body });
+    expect(result.status, fn.logs()).toBe('success');
+    expect(result.json()).toEqual({
+      handler: 'hello',
+      message: 'Hello from C',
+      requestId: 'req-c',
+      eventBytes: Buffer.byteLength(body),
+      event: { name: 'C "quoted"', n: 42 },
+    });
+    await fn.waitForLog(/hello: request req-c, \d+ bytes of event/);
+  },
+
+  EnvironmentVariablesFunction: async (fn, image) => {
+    const traceId = 'Root=1-5e1b4151-5ac6c58f1b2a3c4d5e6f7a8b;Parent=53995c3f42cd8ad8;Sampled=1';
+    const result = await fn.invoke({ name: 'Ada' }, { traceId, requestId: 'req-env' });
+    expect(result.status, fn.logs()).toBe('success');
+    const body = result.json<Record<string, Record<string, unknown>>>();
+    expect(body).toMatchObject({
+      message: 'Hello, Ada!',
+      userDefined: { GREETING: 'Hello', MAX_ITEMS: 25, VERBOSE: false },
+      runtimeDefined: {
+        AWS_REGION: secretsManager.region,
+        AWS_DEFAULT_REGION: secretsManager.region,
+        AWS_LAMBDA_FUNCTION_NAME: 'EnvironmentVariablesFunction',
+        AWS_LAMBDA_FUNCTION_MEMORY_SIZE: 256,
+        AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+        AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
+        AWS_LAMBDA_LOG_GROUP_NAME: '/aws/lambda/EnvironmentVariablesFunction',
+        AWS_LAMBDA_RUNTIME_API: fn.runtimeApi.address,
+        LAMBDA_TASK_ROOT: image.taskRoot,
+        LAMBDA_RUNTIME_DIR: path.dirname(image.bootstrap),
+        _HANDLER: 'handler.handler',
+        // An OS-only runtime: provided.al2023 sets no AWS_EXECUTION_ENV.
+        AWS_EXECUTION_ENV: null,
+      },
+      perInvocation: { _X_AMZN_TRACE_ID: traceId, requestId: 'req-env' },
+      credentials: {
+        AWS_ACCESS_KEY_ID: { present: true },
+        AWS_SECRET_ACCESS_KEY: { present: true },
+        AWS_SESSION_TOKEN: { present: true },
+      },
+    });
+    expect(body.runtimeDefined?.AWS_LAMBDA_LOG_STREAM_NAME).toMatch(/^\d{4}\/\d{2}\/\d{2}\/\[\$LATEST\][0-9a-f]{32}$/);
+    // The trace id belongs to one invocation.
+    const untraced = await fn.invoke({});
+    expect(untraced.json<Record<string, Record<string, unknown>>>().perInvocation).toMatchObject({ _X_AMZN_TRACE_ID: null });
+    expect(untraced.json()).toMatchObject({ message: 'Hello, world!' });
+    expectNoSecretIn(result.text(), untraced.text(), fn.logs());
+  },
+
+  SecretsFunction: async (fn) => {
+    const result = await fn.invoke({ requestToken, unrelated: 'x' });
+    expect(result.status, fn.logs()).toBe('success');
+    expect(result.json()).toEqual({
+      handler: 'handler.handler',
+      stage: 'dev',
+      fields: {
+        apiToken: { source: 'env API_TOKEN (NoEcho parameter ApiToken)', ...factsOf(apiToken) },
+        resolvedPassword: { source: 'env RESOLVED_PASSWORD (dynamic reference, resolved at deploy time)', ...factsOf(password) },
+        secretString: { source: 'Secrets Manager EXAMPLES_SECRET_ARN, whole SecretString', ...factsOf(secretString) },
+        credentials: { source: 'Secrets Manager EXAMPLES_SECRET_ARN, parsed JSON', present: true, keys: ['password', 'username'] },
+        password: { source: 'Secrets Manager EXAMPLES_SECRET_ARN, JSON key password', ...factsOf(password) },
+        requestToken: { source: 'payload requestToken', ...factsOf(requestToken) },
+        legacyToken: { source: 'KMS Decrypt of LEGACY_TOKEN_ENCRYPTED', ...factsOf(legacyTokens.SecretsFunction as string) },
+      },
+      checks: { dynamicReferenceIsCurrent: true, jsonKeyMatchesParsedSecret: true },
+    });
+    // Without the payload field: absent, and nothing else changes.
+    const bare = await fn.invoke({});
+    expect(bare.json<{ fields: Record<string, unknown> }>().fields.requestToken).toEqual({ source: 'payload requestToken', present: false });
+    // Three fields, one secret: fetched once, during init, in one batch.
+    expect(secretsManager.calls.filter((c) => c.operation === 'BatchGetSecretValue' && JSON.stringify(c.input).includes('ExamplesSecret'))).toHaveLength(1);
+    expectNoSecretIn(result.text(), bare.text(), fn.logs());
+  },
+
+  SecretsShellFunction: async (fn) => {
+    const result = await fn.invoke({ requestToken });
+    expect(result.status, fn.logs()).toBe('success');
+    expect(result.json()).toEqual({
+      handler: 'handler.sh',
+      stage: 'dev',
+      fields: {
+        API_TOKEN: factsOf(apiToken),
+        RESOLVED_PASSWORD: factsOf(password),
+        SECRET_STRING: factsOf(secretString),
+        // Objects reach a command as JSON.
+        CREDENTIALS: factsOf(JSON.stringify({ username: 'example', password })),
+        PASSWORD: factsOf(password),
+        REQUEST_TOKEN: factsOf(requestToken),
+        LEGACY_TOKEN: factsOf(legacyTokens.SecretsShellFunction as string),
+      },
+    });
+    const bare = await fn.invoke({});
+    expect(bare.json<{ fields: Record<string, unknown> }>().fields.REQUEST_TOKEN).toEqual({ present: false });
+    await fn.waitForLog(/handler\.sh: request \S+ answered/);
+    expectNoSecretIn(result.text(), bare.text(), fn.logs());
+  },
+};
+
+describe('each function of template.yaml, on its assembled image', () => {
+  it('has a check here', () => {
+    expect(functions.map((fn) => fn.logicalId).sort()).toEqual(Object.keys(checks).sort());
+  });
+
+  for (const fn of functions) {
+    const handler = fn.command === undefined ? 'the image CMD' : `ImageConfig.Command ${JSON.stringify(fn.command)}`;
+    it(`${fn.logicalId} answers (${handler})`, async () => {
+      const check = checks[fn.logicalId];
+      if (check === undefined) throw new Error(`add a check for ${fn.logicalId} to images.test.ts`);
+      await check(await start(fn), imageOf(fn));
+    });
+  }
+});
+
+describe('each image with its own CMD', () => {
+  // The function that runs the CMD in the template when there is one; otherwise the first one
+  // built from the image, whose variables the CMD then runs with.
+  const byImage = new Map<string, TemplateFunction>();
+  for (const fn of functions) {
+    const dockerfile = imageBuildOf(fn, REPO_ROOT).dockerfile;
+    if (!byImage.has(dockerfile) || fn.command === undefined) byImage.set(dockerfile, fn);
+  }
+  for (const [dockerfile, fn] of byImage) {
+    it(`${path.relative(REPO_ROOT, dockerfile)} runs its CMD`, async () => {
+      const image = imageOf(fn);
+      const running = await start(fn, { handler: image.cmd[0] as string });
+      const result = await running.invoke({});
+      expect(result.status, running.logs()).toBe('success');
+      // Each example's answer names the handler that ran (minimal and secrets as `handler`,
+      // environment-variables as `_HANDLER`).
+      expect(result.text()).toContain(`"${image.cmd[0]}"`);
+      expectNoSecretIn(result.text(), running.logs());
+    });
+  }
+});
+
+describe('failures name the variable, never the value', () => {
+  it('a MAX_ITEMS that is not a number fails the init of environment-variables', async () => {
+    const fn = await start(templateFunction('EnvironmentVariablesFunction'), { variables: { MAX_ITEMS: 'plenty' } });
+    const result = await fn.invoke({});
+    expect(result.status).toBe('init-error');
+    expect(result.errorType).toBe('Runtime.ConfigInvalid');
+    expect(result.error?.errorMessage).toContain('maxItems (env MAX_ITEMS)');
+    expect(result.text()).not.toContain('plenty');
+  });
+
+  it("a ciphertext made for the other function does not decrypt (the context names the function)", async () => {
+    const fn = await start(templateFunction('SecretsFunction'), { variables: { LEGACY_TOKEN_ENCRYPTED: context.refs.ShellLegacyTokenCiphertext as string } });
+    const result = await fn.invoke({});
+    expect(result.status).toBe('init-error');
+    expect(result.errorType).toBe('Runtime.ConfigInvalid');
+    expect(result.error?.errorMessage).toContain('LEGACY_TOKEN_ENCRYPTED');
+    expect(result.text()).not.toContain(context.refs.ShellLegacyTokenCiphertext as string);
+    expectNoSecretIn(result.text(), fn.logs());
+  });
+
+  it('a shell function whose secret is denied fails before running the script', async () => {
+    const arn = context.refs.ExamplesSecret as string;
+    secretsManager.denySecret(arn);
+    try {
+      const fn = await start(templateFunction('SecretsShellFunction'));
+      const result = await fn.invoke({ requestToken });
+      expect(result.status).toBe('init-error');
+      expect(result.errorType).toBe('Runtime.ConfigInvalid');
+      expect(result.error?.errorMessage).toMatch(/EXAMPLES_SECRET_ARN.*access denied|access denied.*EXAMPLES_SECRET_ARN/s);
+      expect(fn.logs()).not.toContain('handler.sh: request');
+      expectNoSecretIn(result.text(), fn.logs());
+    } finally {
+      secretsManager.allowSecret(arn);
+    }
+  });
+});
