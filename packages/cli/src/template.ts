@@ -1,0 +1,126 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parse, YAMLParseError, type Tags } from 'yaml';
+import { CliError } from './cli-error.js';
+
+/**
+ * A template value as CloudFormation sees it: JSON-like, with intrinsic functions as
+ * `{ Ref: ... }` / `{ 'Fn::Name': ... }` objects (short-form tags are expanded to these).
+ */
+export type TemplateValue = unknown;
+
+/** One entry of `Resources`. */
+export interface TemplateResource {
+  readonly logicalId: string;
+  readonly type: string;
+  readonly properties: Readonly<Record<string, TemplateValue>>;
+  readonly metadata: Readonly<Record<string, TemplateValue>>;
+}
+
+/** A parsed SAM template: its resources and the names of its parameters (never their values). */
+export interface SamTemplate {
+  /** Absolute path of the template file. */
+  readonly file: string;
+  /** Its directory: `CodeUri`, `DockerContext` and `Dockerfile` are relative to it. */
+  readonly directory: string;
+  readonly resources: ReadonlyMap<string, TemplateResource>;
+  readonly parameters: ReadonlySet<string>;
+  /** `Globals.Function`, or `{}`. */
+  readonly functionGlobals: Readonly<Record<string, TemplateValue>>;
+}
+
+// Every short-form tag of CloudFormation, in its scalar, sequence and mapping forms.
+const FUNCTIONS = [
+  'And', 'Base64', 'Cidr', 'Equals', 'FindInMap', 'GetAtt', 'GetAZs', 'If', 'ImportValue', 'Join',
+  'Length', 'Not', 'Or', 'Select', 'Split', 'Sub', 'ToJsonString', 'Transform',
+];
+
+const CFN_TAGS: Tags = [
+  { tag: '!Ref', resolve: (value: string) => ({ Ref: value }) },
+  { tag: '!Condition', resolve: (value: string) => ({ Condition: value }) },
+  ...FUNCTIONS.flatMap((name) => [
+    // `!GetAtt Resource.Attribute` is the scalar form of `Fn::GetAtt: [Resource, Attribute]`.
+    { tag: `!${name}`, resolve: (value: string) => ({ [`Fn::${name}`]: name === 'GetAtt' ? splitOnce(value) : value }) },
+    { tag: `!${name}`, collection: 'seq' as const, resolve: (node: { toJSON(): unknown }) => ({ [`Fn::${name}`]: node.toJSON() }) },
+    { tag: `!${name}`, collection: 'map' as const, resolve: (node: { toJSON(): unknown }) => ({ [`Fn::${name}`]: node.toJSON() }) },
+  ]),
+];
+
+function splitOnce(value: string): string[] {
+  const dot = value.indexOf('.');
+  return dot === -1 ? [value] : [value.slice(0, dot), value.slice(dot + 1)];
+}
+
+/**
+ * Reads a SAM template (YAML with CloudFormation's short-form tags, or JSON).
+ *
+ * @throws {@link CliError} when it cannot be read or parsed; the message gives the position,
+ *   never the text around it (a parameter default may be a secret)
+ */
+export async function readTemplate(file: string): Promise<SamTemplate> {
+  const text = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
+    throw new CliError(`cannot read the template ${file}: ${error.code ?? 'read error'}`);
+  });
+  let document: unknown;
+  try {
+    document = parse(text, { customTags: CFN_TAGS, prettyErrors: false, uniqueKeys: false });
+  } catch (error) {
+    if (error instanceof YAMLParseError) {
+      const where = error.linePos?.[0] !== undefined ? ` at line ${error.linePos[0].line}, column ${error.linePos[0].col}` : '';
+      throw new CliError(`${file} is not valid YAML${where} (${error.code})`);
+    }
+    throw error;
+  }
+  if (!isRecord(document) || !isRecord(document.Resources)) throw new CliError(`${file} has no Resources section`);
+  const resources = new Map<string, TemplateResource>();
+  for (const [logicalId, resource] of Object.entries(document.Resources)) {
+    if (!isRecord(resource) || typeof resource.Type !== 'string') continue;
+    resources.set(logicalId, {
+      logicalId,
+      type: resource.Type,
+      properties: isRecord(resource.Properties) ? resource.Properties : {},
+      metadata: isRecord(resource.Metadata) ? resource.Metadata : {},
+    });
+  }
+  const globals = isRecord(document.Globals) && isRecord(document.Globals.Function) ? document.Globals.Function : {};
+  return {
+    file,
+    directory: path.dirname(file),
+    resources,
+    parameters: new Set(isRecord(document.Parameters) ? Object.keys(document.Parameters) : []),
+    functionGlobals: globals,
+  };
+}
+
+/** True for a plain mapping (not a list, not null). */
+export function isRecord(value: unknown): value is Record<string, TemplateValue> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The intrinsic function of `value` (`Ref`, `Fn::Sub`, ...) and its argument, if it is one. */
+export function intrinsic(value: TemplateValue): { name: string; argument: TemplateValue } | undefined {
+  if (!isRecord(value)) return undefined;
+  const keys = Object.keys(value);
+  if (keys.length !== 1) return undefined;
+  const name = keys[0]!;
+  return name === 'Ref' || name === 'Condition' || name.startsWith('Fn::') ? { name, argument: value[name] } : undefined;
+}
+
+/**
+ * A value in CloudFormation's short form, for a suggested fix: `!Ref X`, `!GetAtt X.Y`,
+ * `!Sub '...'`, a plain string, or flow-style JSON for anything else.
+ */
+export function renderValue(value: TemplateValue): string {
+  const fn = intrinsic(value);
+  if (fn?.name === 'Ref' && typeof fn.argument === 'string') return `!Ref ${fn.argument}`;
+  if (fn?.name === 'Fn::GetAtt' && Array.isArray(fn.argument) && fn.argument.every((part) => typeof part === 'string')) {
+    return `!GetAtt ${fn.argument.join('.')}`;
+  }
+  if (fn?.name === 'Fn::Sub' && typeof fn.argument === 'string') return `!Sub ${quote(fn.argument)}`;
+  if (typeof value === 'string') return quote(value);
+  return JSON.stringify(value);
+}
+
+function quote(text: string): string {
+  return /^[A-Za-z0-9_/.@+=-][A-Za-z0-9_/.@+=:-]*$/.test(text) ? text : `'${text.replace(/'/g, "''")}'`;
+}
