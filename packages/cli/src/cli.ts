@@ -35,7 +35,14 @@ const COMMANDS: ReadonlyMap<string, CommandEntry> = new Map<string, CommandEntry
       },
     },
   ],
-  // `check` (a SAM template against config definitions) is registered here.
+  [
+    'check',
+    {
+      synopsis: 'check [--template FILE] [--json]',
+      summary: "check a SAM template's variables and policies against its functions' config definitions",
+      load: async () => (await import('./commands/check.js')).check,
+    },
+  ],
 ]);
 
 /** The overview printed by `custom-runtime --help`. */

@@ -1,0 +1,139 @@
+import { statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { layoutOf, type ImageLayout } from './image-layout.js';
+import type { SamFunction } from './sam-functions.js';
+import type { SamTemplate } from './template.js';
+
+/**
+ * Where a function's code is on this machine: how `_HANDLER` is read (a JS module or a command)
+ * and which built file would be loaded, found the way the bootstrap finds it in the task root.
+ */
+export type FunctionCode =
+  | {
+      readonly kind: 'module';
+      readonly handler: string;
+      /** Host path of the module `_HANDLER` names. */
+      readonly file: string;
+      /** Variables the image sets with `ENV` (none for zip functions). */
+      readonly imageEnv: ReadonlyMap<string, string>;
+    }
+  | {
+      readonly kind: 'command';
+      readonly handler: string;
+      readonly imageEnv: ReadonlyMap<string, string>;
+      /** Finds the host file of a module named relative to the task root (`CUSTOM_RUNTIME_CONFIG`). */
+      readonly resolveModule: (spec: string) => ModuleLookup;
+    }
+  /** The code cannot be found from the template: why, and whether that is an error. */
+  | { readonly kind: 'unknown'; readonly level: 'error' | 'info'; readonly message: string };
+
+/** A module named `path/module.export` in the task root, looked up on the host. */
+export type ModuleLookup =
+  | { readonly found: true; readonly file: string; readonly exportPath: string }
+  | { readonly found: false; readonly message: string };
+
+// The bootstrap's order (packages/runtime handler-loader): exact name, .js, .mjs, .cjs.
+const EXTENSIONS = ['', '.js', '.mjs', '.cjs'];
+const JS_FILE = /\.[cm]?js$/;
+
+/**
+ * Finds a function's code: for `PackageType: Image`, its Dockerfile (`Metadata.Dockerfile` in
+ * `Metadata.DockerContext`) is followed from the task root back to the build context; for zip
+ * functions, `CodeUri` is the task root.
+ */
+export async function functionCode(template: SamTemplate, fn: SamFunction): Promise<FunctionCode> {
+  if (fn.packageType === 'Image') return imageCode(template, fn);
+  if (fn.codeUri === undefined) {
+    return { kind: 'unknown', level: 'info', message: 'CodeUri is not a local path: its code is not in this repository' };
+  }
+  const root = path.resolve(template.directory, fn.codeUri);
+  if (fn.handler === undefined) return { kind: 'unknown', level: 'error', message: 'the function has no Handler' };
+  const locate = (containerPath: string): string[] => [path.join(root, containerPath)];
+  return classify(fn.handler, '', new Map(), locate, `CodeUri ${fn.codeUri}`, template.directory);
+}
+
+async function imageCode(template: SamTemplate, fn: SamFunction): Promise<FunctionCode> {
+  const docker = fn.docker;
+  if (docker === undefined) {
+    return { kind: 'unknown', level: 'info', message: 'no Metadata.DockerContext: the image is not built from this repository' };
+  }
+  const context = path.resolve(template.directory, docker.context);
+  const dockerfile = path.resolve(context, docker.dockerfile);
+  const text = await readFile(dockerfile, 'utf8').catch(() => undefined);
+  if (text === undefined) return { kind: 'unknown', level: 'error', message: `cannot read its Dockerfile ${relative(template.directory, dockerfile)}` };
+  const layout: ImageLayout | undefined = layoutOf(text, docker.target, docker.buildArgs);
+  if (layout === undefined) {
+    return { kind: 'unknown', level: 'error', message: `${relative(template.directory, dockerfile)} has no stage${docker.target !== undefined ? ` named ${docker.target}` : ''}` };
+  }
+  const handler = fn.command?.[0] ?? layout.final.command?.[0];
+  if (handler === undefined) {
+    return { kind: 'unknown', level: 'error', message: `no handler: neither ImageConfig.Command nor a CMD in ${relative(template.directory, dockerfile)}` };
+  }
+  const taskRoot = layout.final.env.get('LAMBDA_TASK_ROOT') || '/var/task';
+  const locate = (containerPath: string): string[] => layout.contextPaths(containerPath).map((p) => path.join(context, p));
+  return classify(handler, taskRoot, layout.final.env, locate, relative(template.directory, dockerfile), template.directory);
+}
+
+/**
+ * Reads `_HANDLER` as the bootstrap does: an existing non-JS file is a command; otherwise
+ * `path/module.export`, the module tried with each extension.
+ */
+function classify(
+  handler: string,
+  taskRoot: string,
+  imageEnv: ReadonlyMap<string, string>,
+  locate: (containerPath: string) => string[],
+  where: string,
+  directory: string,
+): FunctionCode {
+  const resolveModule = (spec: string): ModuleLookup => lookupModule(spec, taskRoot, locate, where, directory);
+  const base = path.posix.basename(handler);
+  const asFile = locate(path.posix.resolve(taskRoot || '/', handler)).find(isFile);
+  if (!base.includes('.') || (asFile !== undefined && !JS_FILE.test(asFile))) {
+    return { kind: 'command', handler, imageEnv, resolveModule };
+  }
+  const lookup = resolveModule(handler);
+  if (!lookup.found) return { kind: 'unknown', level: 'error', message: lookup.message };
+  return { kind: 'module', handler, file: lookup.file, imageEnv };
+}
+
+function lookupModule(
+  spec: string,
+  taskRoot: string,
+  locate: (containerPath: string) => string[],
+  where: string,
+  directory: string,
+): ModuleLookup {
+  const base = path.posix.basename(spec);
+  const dot = base.indexOf('.');
+  if (dot <= 0 || dot === base.length - 1 || spec.includes('..')) {
+    return { found: false, message: `'${spec}' is not a handler of the form path/module.export` };
+  }
+  const modulePath = path.posix.resolve(taskRoot || '/', path.posix.dirname(spec), base.slice(0, dot));
+  const tried: string[] = [];
+  for (const extension of EXTENSIONS) {
+    for (const candidate of locate(modulePath + extension)) {
+      if (isFile(candidate)) return { found: true, file: candidate, exportPath: base.slice(dot + 1) };
+      if (extension !== '') tried.push(relative(directory, candidate));
+    }
+  }
+  if (tried.length === 0) {
+    return { found: false, message: `cannot tell which file of the build context becomes ${modulePath}.{js,mjs,cjs} (${where})` };
+  }
+  return { found: false, message: `the module of '${spec}' is not built (looked for ${[...new Set(tried)].join(', ')}): run \`pnpm build\`` };
+}
+
+function isFile(file: string): boolean {
+  try {
+    return statSync(file).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** `file` relative to the template's directory, for messages. */
+function relative(directory: string, file: string): string {
+  const shown = path.relative(directory, file);
+  return shown === '' || shown.startsWith('..') ? file : shown;
+}
