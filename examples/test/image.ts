@@ -6,7 +6,7 @@
  * Lambda Node.js image is the one thing not reproduced: the host's `node` runs the bootstrap.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmod, cp, mkdir, readFile, stat } from 'node:fs/promises';
+import { chmod, cp, mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { lambdaBaseImage, parseDockerfile, type BaseImage, type CopyInstruction, type Dockerfile, type DockerStage } from './dockerfile.js';
 
@@ -71,6 +71,63 @@ export function hostSource(dockerfile: Dockerfile, copy: CopyInstruction, source
   );
 }
 
+/** One source of a final-stage `COPY`, and what it puts in the image. */
+export interface PlannedCopy {
+  readonly copy: CopyInstruction;
+  readonly source: string;
+  /** Where the host holds it; `'host'` for Node.js, which the host's `node` stands in for. */
+  readonly hostPath: string | 'host';
+  /** Whether `hostPath` exists now. */
+  readonly exists: boolean;
+  /** The files it puts in the image (none when it does not exist or is host-provided). */
+  readonly files: readonly ImageFile[];
+}
+
+/** A file of the image and where the host has it. */
+export interface ImageFile {
+  readonly imagePath: string;
+  readonly hostPath: string;
+}
+
+/** What the final stage copies, source by source, without copying anything. */
+export async function planImage(dockerfile: Dockerfile, repoRoot: string): Promise<PlannedCopy[]> {
+  const planned: PlannedCopy[] = [];
+  for (const copy of dockerfile.finalStage.copies) {
+    for (const source of copy.sources) {
+      const hostPath = hostSource(dockerfile, copy, source, repoRoot);
+      if (hostPath === 'host') {
+        planned.push({ copy, source, hostPath, exists: true, files: [] });
+        continue;
+      }
+      const info = await stat(hostPath).catch(() => undefined);
+      let files: ImageFile[] = [];
+      if (info?.isDirectory() === true) {
+        const base = copy.destination.endsWith('/') ? copy.destination : `${copy.destination}/`;
+        files = (await filesUnder(hostPath)).map((relative) => ({ imagePath: `${base}${relative}`, hostPath: path.join(hostPath, relative) }));
+      } else if (info !== undefined) {
+        files = [{ imagePath: destinationOf(copy, hostPath), hostPath }];
+      }
+      planned.push({ copy, source, hostPath, exists: info !== undefined, files });
+    }
+  }
+  return planned;
+}
+
+/** Where a file copied by `copy` lands: the destination, or into it when it ends with `/`. */
+export function destinationOf(copy: CopyInstruction, file: string): string {
+  return copy.destination.endsWith('/') ? `${copy.destination}${path.basename(file)}` : copy.destination;
+}
+
+/** Files under `dir`, as POSIX paths relative to it (Node 20.10 has no Dirent.parentPath). */
+async function filesUnder(dir: string, prefix = ''): Promise<string[]> {
+  const files: string[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    if (entry.isDirectory()) files.push(...(await filesUnder(path.join(dir, entry.name), `${prefix}${entry.name}/`)));
+    else files.push(`${prefix}${entry.name}`);
+  }
+  return files;
+}
+
 /**
  * Carries out the final stage's `COPY` instructions into `root`. Fails, naming the Dockerfile
  * line and the missing host path, when something to copy is not there (e.g. `pnpm build` not
@@ -80,15 +137,17 @@ export async function assembleImage(dockerfilePath: string, repoRoot: string, ro
   const dockerfile = await readDockerfile(dockerfilePath, repoRoot);
   const final = dockerfile.finalStage;
   const hostProvided: string[] = [];
-  for (const copy of final.copies) {
-    for (const source of copy.sources) {
-      const from = hostSource(dockerfile, copy, source, repoRoot);
-      if (from === 'host') {
-        hostProvided.push(copy.destination);
-        continue;
-      }
-      await copyInto(from, copy, source, root, dockerfile.file);
+  for (const planned of await planImage(dockerfile, repoRoot)) {
+    const { copy, source, hostPath } = planned;
+    if (hostPath === 'host') {
+      hostProvided.push(copy.destination);
+      continue;
     }
+    if (!planned.exists) {
+      const from = copy.from === undefined ? '' : `COPY --from=${copy.from} `;
+      throw new Error(`${dockerfile.file}:${copy.line}: ${from}${source} is not on the host at ${hostPath} (run \`pnpm build\` first?)`);
+    }
+    await copyInto(hostPath, copy, root);
   }
   const cmd = final.cmd;
   if (cmd === undefined || cmd.form !== 'exec' || cmd.args.length === 0) {
@@ -107,18 +166,15 @@ export async function assembleImage(dockerfilePath: string, repoRoot: string, ro
 }
 
 /** Docker's rules: a directory's contents go into the destination; a file goes to it, or into it when it ends with `/`. */
-async function copyInto(from: string, copy: CopyInstruction, source: string, root: string, file: string): Promise<void> {
-  const info = await stat(from).catch(() => undefined);
-  if (info === undefined) {
-    throw new Error(`${file}:${copy.line}: ${copy.from === undefined ? '' : `COPY --from=${copy.from} `}${source} is not on the host at ${from} (run \`pnpm build\` first?)`);
-  }
+async function copyInto(from: string, copy: CopyInstruction, root: string): Promise<void> {
+  const info = await stat(from);
   const destination = path.join(root, copy.destination);
   if (info.isDirectory()) {
     await mkdir(destination, { recursive: true });
     await cp(from, destination, { recursive: true });
     return;
   }
-  const target = copy.destination.endsWith('/') ? path.join(destination, path.basename(from)) : destination;
+  const target = path.join(root, destinationOf(copy, from));
   await mkdir(path.dirname(target), { recursive: true });
   await cp(from, target);
   // COPY keeps the mode of the source (unless --chmod says otherwise): the execute bit matters.
@@ -185,11 +241,18 @@ export async function compileStagePrograms(dockerfile: Dockerfile, repoRoot: str
   for (const step of steps) {
     const output = path.join(repoRoot, step.output);
     await mkdir(path.dirname(output), { recursive: true });
+    // Compiled next to the target and renamed into place: test files (or test runs) that need
+    // the program at the same time never see half a file.
+    const partial = `${output}.${process.pid}-${Date.now()}.partial`;
+    const args = step.args.map((arg, i) => (i > 0 && step.args[i - 1] === '-o' ? partial : arg));
     try {
-      execFileSync('cc', [...step.args], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+      execFileSync('cc', args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+      await rename(partial, output);
     } catch (error) {
       const stderr = (error as { stderr?: Buffer }).stderr?.toString().trim() ?? '';
       throw new Error(`${dockerfile.file}: cc ${step.args.join(' ')} failed${stderr === '' ? '' : `:\n${stderr}`}`);
+    } finally {
+      await rm(partial, { force: true });
     }
     outputs.push(output);
   }

@@ -1,0 +1,317 @@
+/**
+ * Every reference of template.yaml, samconfig.toml and the example Dockerfiles points at
+ * something that exists: Dockerfiles and build contexts, files copied from the context (and
+ * not left out by .dockerignore), stages and the files they produce, workspace packages named
+ * by `pnpm --filter`, handlers and config modules in /var/task, logical ids of the template.
+ * And the template grants what the config definitions read: every variable declared, every
+ * secret reference covered by GetSecretValue, every KMS field by kms:Decrypt.
+ *
+ * Needs `pnpm build` (the files the build stages produce are compared with the host's build).
+ */
+import { existsSync } from 'node:fs';
+import { access, constants, readdir, readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { inspectConfig, type ConfigDefinition, type FieldMap } from '@custom-runtime/config';
+import { REPO_ROOT } from '@custom-runtime/test-support';
+import { config as environmentVariablesConfig } from '../environment-variables/src/config.js';
+import { config as secretsConfig } from '../secrets/src/config.js';
+import type { Dockerfile, DockerStage } from './dockerfile.js';
+import { DockerIgnore } from './dockerignore.js';
+import { BUILD_STAGE_ROOT, compileSteps, destinationOf, isNodeStage, planImage, readDockerfile, type PlannedCopy } from './image.js';
+import { imageBuildOf, mapping, parseTemplate, serverlessFunctions, templateReferences, type TemplateFunction } from './template.js';
+
+const EXAMPLES = path.join(REPO_ROOT, 'examples');
+const templateText = await readFile(path.join(REPO_ROOT, 'template.yaml'), 'utf8');
+const template = parseTemplate(templateText);
+const functions = serverlessFunctions(template);
+const resources = mapping(template.Resources, 'Resources');
+const dockerIgnore = new DockerIgnore(await readFile(path.join(REPO_ROOT, '.dockerignore'), 'utf8'));
+
+/** The config definition each example's handlers use, by example directory. */
+const DEFINITIONS: Readonly<Record<string, ConfigDefinition<FieldMap>>> = {
+  'environment-variables': environmentVariablesConfig,
+  secrets: secretsConfig,
+};
+
+/** Example directories (those with a Dockerfile). */
+async function exampleDirs(): Promise<string[]> {
+  const entries = await readdir(EXAMPLES, { withFileTypes: true });
+  return entries.filter((e) => e.isDirectory() && existsSync(path.join(EXAMPLES, e.name, 'Dockerfile'))).map((e) => e.name);
+}
+
+function relative(file: string): string {
+  return path.relative(REPO_ROOT, file);
+}
+
+const dockerfiles = new Map<string, Dockerfile>();
+for (const fn of functions) {
+  const { dockerfile } = imageBuildOf(fn, REPO_ROOT);
+  if (!dockerfiles.has(dockerfile) && existsSync(dockerfile)) dockerfiles.set(dockerfile, await readDockerfile(dockerfile, REPO_ROOT));
+}
+
+describe('template.yaml', () => {
+  it('builds every function from an existing Dockerfile with the repository root as context', async () => {
+    const problems: string[] = [];
+    for (const fn of functions) {
+      const build = imageBuildOf(fn, REPO_ROOT);
+      if (build.context !== path.resolve(REPO_ROOT)) problems.push(`${fn.logicalId}: DockerContext is ${relative(build.context) || '.'}, the Dockerfiles expect the repository root`);
+      if (!(await stat(build.context).catch(() => undefined))?.isDirectory()) problems.push(`${fn.logicalId}: DockerContext ${build.context} is not a directory`);
+      if (!existsSync(build.dockerfile)) problems.push(`${fn.logicalId}: Dockerfile ${relative(build.dockerfile)} does not exist`);
+      if (build.tag === undefined) problems.push(`${fn.logicalId}: no Metadata.DockerTag`);
+      const excluded = dockerIgnore.excludedBy(relative(build.dockerfile));
+      if (excluded !== undefined) problems.push(`${fn.logicalId}: .dockerignore (${excluded}) leaves out ${relative(build.dockerfile)}`);
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it('has a function for every example image', async () => {
+    const used = new Set(functions.map((fn) => path.dirname(relative(imageBuildOf(fn, REPO_ROOT).dockerfile))));
+    expect((await exampleDirs()).map((dir) => `examples/${dir}`).filter((dir) => !used.has(dir))).toEqual([]);
+  });
+
+  it('refers only to parameters, resources, conditions and pseudo parameters it has', () => {
+    const parameters = Object.keys(mapping(template.Parameters, 'Parameters'));
+    const conditions = Object.keys(mapping(template.Conditions, 'Conditions'));
+    const known = new Set([...parameters, ...Object.keys(resources), 'AWS::AccountId', 'AWS::NotificationARNs', 'AWS::NoValue', 'AWS::Partition', 'AWS::Region', 'AWS::StackId', 'AWS::StackName', 'AWS::URLSuffix']);
+    const broken = templateReferences(template).filter((ref) => {
+      if (ref.kind === 'Condition') return !conditions.includes(ref.target);
+      if (ref.kind === 'GetAtt') return !(ref.target in resources);
+      return !known.has(ref.target);
+    });
+    expect(broken.map((ref) => `${ref.path}: ${ref.kind} ${ref.target}`)).toEqual([]);
+  });
+
+  it('outputs the name and the ARN of every function', () => {
+    const outputs = mapping(template.Outputs, 'Outputs');
+    for (const fn of functions) {
+      expect(mapping(outputs[`${fn.logicalId}Name`], 'output').Value, `${fn.logicalId}Name`).toEqual({ Ref: fn.logicalId });
+      expect(mapping(outputs[`${fn.logicalId}Arn`], 'output').Value, `${fn.logicalId}Arn`).toEqual({ 'Fn::GetAtt': [fn.logicalId, 'Arn'] });
+    }
+  });
+
+  it('keeps secrets out of the template: the API token is a NoEcho parameter without default', () => {
+    const apiToken = mapping(mapping(template.Parameters, 'Parameters').ApiToken, 'ApiToken');
+    expect(apiToken).toMatchObject({ Type: 'String', NoEcho: true });
+    expect(apiToken.Default).toBeUndefined();
+  });
+});
+
+describe('samconfig.toml', () => {
+  it('holds the settings the READMEs rely on, and no secret', async () => {
+    const text = await readFile(path.join(REPO_ROOT, 'samconfig.toml'), 'utf8');
+    // The seed's command: STACK_NAME=$(grep stack_name samconfig.toml | sed 's/^.*"\(.*\)"/\1/')
+    const lines = text.split('\n').filter((line) => line.includes('stack_name'));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]?.replace(/^.*"(.*)".*$/, '$1')).toBe('custom-runtime-examples');
+    expect(text).toMatch(/^resolve_image_repos = true$/m);
+    expect(text).toMatch(/^capabilities = "CAPABILITY_IAM"$/m);
+    expect(text).toMatch(/^region = "[a-z]{2}-[a-z]+-\d"$/m);
+    const settings = text.replace(/#.*$/gm, '');
+    expect(settings).not.toMatch(/parameter_overrides|ApiToken/);
+  });
+});
+
+describe.each([...dockerfiles.entries()].map(([file, parsed]) => ({ name: relative(file), parsed })))('$name', ({ parsed }) => {
+  const final = parsed.finalStage;
+
+  it('is a provided.al2023 image with the bootstrap in /var/runtime and node on its PATH', () => {
+    expect(final.base).toBe('public.ecr.aws/lambda/provided:al2023');
+    const bootstrap = final.copies.find((c) => c.destination === '/var/runtime/bootstrap');
+    expect(bootstrap?.sources).toEqual([`${BUILD_STAGE_ROOT}packages/runtime/dist/bootstrap`]);
+    // The bootstrap starts with `#!/usr/bin/env node`.
+    const node = final.copies.find((c) => c.destination === '/var/lang/bin/node');
+    expect(node?.from, 'node copied from a Lambda Node.js stage').toBeDefined();
+    expect(isNodeStage(parsed.stage(node?.from as string) as DockerStage)).toBe(true);
+    expect((final.env.get('PATH') ?? '').split(':')).toContain('/var/lang/bin');
+  });
+
+  it('copies from the context only files that exist and that .dockerignore lets through', async () => {
+    const problems: string[] = [];
+    for (const stage of parsed.stages) {
+      for (const copy of stage.copies) {
+        if (copy.from !== undefined) continue;
+        for (const source of copy.sources) {
+          const where = `${parsed.file}:${copy.line}`;
+          if (/[*?[]/.test(source)) problems.push(`${where}: ${source}: wildcards are not checked by this test`);
+          if (!existsSync(path.join(REPO_ROOT, source))) problems.push(`${where}: ${source} does not exist`);
+          const excluded = source === '.' ? undefined : dockerIgnore.excludedBy(source);
+          if (excluded !== undefined) problems.push(`${where}: ${source} is left out of the context by .dockerignore (${excluded})`);
+        }
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it('copies --from earlier stages only, and only what they produce', async () => {
+    const problems: string[] = [];
+    const compiled = new Map(compileSteps(parsed).map((step) => [`${step.stage}:${step.output}`, step]));
+    for (const stage of parsed.stages) {
+      for (const copy of stage.copies) {
+        if (copy.from === undefined) continue;
+        const where = `${parsed.file}:${copy.line}`;
+        const from = parsed.stage(copy.from);
+        if (from === undefined || from.index >= stage.index) {
+          problems.push(`${where}: --from=${copy.from} is not an earlier stage`);
+          continue;
+        }
+        for (const source of copy.sources) {
+          if (isNodeStage(from) && source.startsWith('/var/lang/')) continue;
+          if (!source.startsWith(BUILD_STAGE_ROOT)) {
+            problems.push(`${where}: ${source} is outside ${BUILD_STAGE_ROOT}`);
+            continue;
+          }
+          const inRepo = source.slice(BUILD_STAGE_ROOT.length).replace(/\/$/, '');
+          // Compiled by a RUN of that stage: its inputs are context copies, checked above.
+          if (compiled.has(`${copy.from}:${inRepo}`)) continue;
+          if (!existsSync(path.join(REPO_ROOT, inRepo))) problems.push(`${where}: ${source} is not produced by \`pnpm build\` (${inRepo} is missing)`);
+        }
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it('names existing workspace packages in its pnpm commands, with the pnpm version of package.json', async () => {
+    const names = await workspacePackageNames();
+    const rootManifest = JSON.parse(await readFile(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { packageManager: string };
+    const problems: string[] = [];
+    for (const stage of parsed.stages) {
+      for (const run of stage.runs) {
+        const command = run.form === 'shell' ? run.command : run.args.join(' ');
+        for (const match of command.matchAll(/--filter(?:-prod)?[= ]+"?([^\s"]+)"?/g)) {
+          const name = (match[1] as string).replace(/^\^|\.\.\.$|\^?\.\.\.$/g, '').replace(/\.\.\.$/, '');
+          if (!names.has(name)) problems.push(`${parsed.file}: pnpm --filter ${match[1]}: no workspace package ${name}`);
+        }
+        for (const match of command.matchAll(/\bpnpm@([\d.]+)/g)) {
+          if (`pnpm@${match[1]}` !== rootManifest.packageManager) problems.push(`${parsed.file}: installs pnpm@${match[1]}, package.json says ${rootManifest.packageManager}`);
+        }
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+});
+
+describe('handlers in /var/task', () => {
+  for (const fn of functions) {
+    it(`${fn.logicalId}: its handler and config module are in its image`, async () => {
+      const { dockerfile } = imageBuildOf(fn, REPO_ROOT);
+      const parsed = dockerfiles.get(dockerfile);
+      if (parsed === undefined) throw new Error(`${relative(dockerfile)} was not read`);
+      const plan = await planImage(parsed, REPO_ROOT);
+      const files = imageFileTable(plan, compileSteps(parsed).map((s) => s.output));
+      const cmd = parsed.finalStage.cmd;
+      const handler = fn.command?.[0] ?? (cmd?.form === 'exec' ? cmd.args[0] : undefined);
+      expect(handler, 'a handler: the CMD (exec form) or ImageConfig.Command').toBeDefined();
+      expect(await handlerProblem(handler as string, files, 'handler')).toBeUndefined();
+      const configModule = fn.variables.CUSTOM_RUNTIME_CONFIG;
+      if (configModule !== undefined) expect(await handlerProblem(String(configModule), files, 'CUSTOM_RUNTIME_CONFIG')).toBeUndefined();
+    });
+  }
+});
+
+/** Image path → host path (or `'compiled'` for a program a stage compiles) of the image's files. */
+function imageFileTable(plan: readonly PlannedCopy[], compiledOutputs: readonly string[]): Map<string, string> {
+  const files = new Map<string, string>();
+  for (const entry of plan) {
+    if (entry.hostPath === 'host') continue;
+    const inRepo = path.relative(REPO_ROOT, entry.hostPath).split(path.sep).join('/');
+    // Not built yet is fine for what a stage compiles itself (its sources are checked above).
+    if (!entry.exists && compiledOutputs.includes(inRepo)) files.set(destinationOf(entry.copy, inRepo), 'compiled');
+    for (const file of entry.files) files.set(file.imagePath, file.hostPath);
+  }
+  return files;
+}
+
+/**
+ * Why `handler` (the bootstrap's grammar: an executable in /var/task, or `path/module.export`)
+ * names nothing in the image; `undefined` when it does.
+ */
+async function handlerProblem(handler: string, files: ReadonlyMap<string, string>, what: string): Promise<string | undefined> {
+  const executable = files.get(`/var/task/${handler}`);
+  if (executable !== undefined) {
+    if (executable === 'compiled') return undefined;
+    const isExecutable = await access(executable, constants.X_OK).then(() => true, () => false);
+    return isExecutable ? undefined : `${what} ${handler}: ${relative(executable)} is not executable (COPY keeps the mode: chmod 755 it in git)`;
+  }
+  const match = /^(.*?)([^/.]+)\.(.+)$/.exec(handler);
+  if (match === null) return `${what} ${handler}: no such executable in /var/task, and not module.export`;
+  const base = `/var/task/${match[1]}${match[2]}`;
+  const found = ['', '.js', '.mjs', '.cjs'].find((ext) => files.has(base + ext));
+  return found === undefined ? `${what} ${handler}: none of ${base}{,.js,.mjs,.cjs} is in the image` : undefined;
+}
+
+async function workspacePackageNames(): Promise<Set<string>> {
+  const names = new Set<string>();
+  const root = JSON.parse(await readFile(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { name: string };
+  names.add(root.name);
+  for (const parent of ['packages', 'examples']) {
+    for (const entry of await readdir(path.join(REPO_ROOT, parent), { withFileTypes: true })) {
+      const manifest = path.join(REPO_ROOT, parent, entry.name, 'package.json');
+      if (entry.isDirectory() && existsSync(manifest)) names.add((JSON.parse(await readFile(manifest, 'utf8')) as { name: string }).name);
+    }
+  }
+  return names;
+}
+
+// The rules `custom-runtime check` applies, on this repository's own template and definitions.
+describe('template.yaml grants what the config definitions read', () => {
+  const RUNTIME_DEFINED = new Set([
+    'AWS_REGION', 'AWS_DEFAULT_REGION', 'AWS_EXECUTION_ENV', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN',
+    'LAMBDA_TASK_ROOT', 'LAMBDA_RUNTIME_DIR', '_HANDLER', '_X_AMZN_TRACE_ID', 'TZ', 'LANG', 'PATH', 'LD_LIBRARY_PATH',
+  ]);
+  const runtimeDefined = (name: string): boolean => RUNTIME_DEFINED.has(name) || name.startsWith('AWS_LAMBDA_');
+
+  it('has a definition listed here for every example that has src/config.ts', async () => {
+    const withConfig = (await exampleDirs()).filter((dir) => existsSync(path.join(EXAMPLES, dir, 'src/config.ts')));
+    expect(withConfig.sort()).toEqual(Object.keys(DEFINITIONS).sort());
+  });
+
+  for (const fn of functions) {
+    const example = path.basename(path.dirname(imageBuildOf(fn, REPO_ROOT).dockerfile));
+    const definition = DEFINITIONS[example];
+    if (definition === undefined) continue;
+
+    it(`${fn.logicalId} (${example}): variables declared, secrets and keys granted`, () => {
+      const problems: string[] = [];
+      const policies = policyTemplates(fn);
+      for (const field of inspectConfig(definition)) {
+        for (const source of field.sources) {
+          const variable = source.kind === 'env' ? source.name : source.kind === 'payload' ? undefined : source.envName;
+          if (variable === undefined || runtimeDefined(variable)) continue;
+          if (!(variable in fn.variables)) problems.push(`${field.key}: ${variable} is not in Environment.Variables`);
+          if (source.kind === 'secretsmanager') {
+            const value = fn.variables[variable];
+            const ref = typeof value === 'object' && value !== null ? (value as { Ref?: unknown }).Ref : undefined;
+            if (typeof ref !== 'string' || mapping(resources[ref], ref).Type !== 'AWS::SecretsManager::Secret') {
+              problems.push(`${field.key}: ${variable} should be !Ref of an AWS::SecretsManager::Secret`);
+            } else if (!policies.some((p) => p.name === 'AWSSecretsManagerGetSecretValuePolicy' && JSON.stringify(p.value) === JSON.stringify({ SecretArn: { Ref: ref } }))) {
+              problems.push(`${field.key}: no AWSSecretsManagerGetSecretValuePolicy for ${ref}`);
+            }
+            if (!grantsBatchGet(fn)) problems.push(`${field.key}: no statement allows secretsmanager:BatchGetSecretValue`);
+          }
+          if (source.kind === 'kms' && !policies.some((p) => p.name === 'KMSDecryptPolicy')) problems.push(`${field.key}: no KMSDecryptPolicy`);
+        }
+      }
+      expect(problems).toEqual([]);
+    });
+  }
+});
+
+/** The SAM policy templates of a function: `{ Name: { params } }` entries. */
+function policyTemplates(fn: TemplateFunction): Array<{ name: string; value: unknown }> {
+  return fn.policies.flatMap((policy) => {
+    if (typeof policy !== 'object' || policy === null || 'Statement' in policy) return [];
+    return Object.entries(policy).map(([name, value]) => ({ name, value }));
+  });
+}
+
+/** Whether an inline statement allows BatchGetSecretValue (its resource is always "*"). */
+function grantsBatchGet(fn: TemplateFunction): boolean {
+  return fn.policies.some((policy) => {
+    const statements = typeof policy === 'object' && policy !== null ? (policy as { Statement?: unknown }).Statement : undefined;
+    return Array.isArray(statements) && statements.some((s: { Effect?: unknown; Action?: unknown; Resource?: unknown }) => {
+      const actions = Array.isArray(s.Action) ? s.Action : [s.Action];
+      return s.Effect === 'Allow' && actions.includes('secretsmanager:BatchGetSecretValue') && s.Resource === '*';
+    });
+  });
+}
