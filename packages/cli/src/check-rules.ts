@@ -247,14 +247,14 @@ class FunctionCheck {
     if (batchNeeded) {
       const answer = grants(permissions, 'secretsmanager:BatchGetSecretValue', ANY_RESOURCE);
       if (answer.answer !== 'yes') {
-        const cost = 'the config layer then fetches each secret with its own GetSecretValue call (slower init, more calls; still correct)';
+        const cost = 'the config layer fetches each secret with its own GetSecretValue call instead (more calls, a slower init; still correct)';
         this.#add({
           level: 'warning',
           code: answer.answer === 'no' ? 'missing-batch-policy' : 'unverified-batch-policy',
           message:
             answer.answer === 'no'
               ? `no statement grants secretsmanager:BatchGetSecretValue on Resource '*' (the action has no resource-level permissions): ${cost}`
-              : `cannot tell whether secretsmanager:BatchGetSecretValue is granted (${answer.reason ?? 'unreadable policies'}); without it ${cost}`,
+              : `cannot tell whether secretsmanager:BatchGetSecretValue is granted (${answer.reason ?? 'unreadable policies'}); without it, ${cost}`,
           fix: this.#policyFix(
             "  - Statement:\n      - Effect: Allow\n        Action: secretsmanager:BatchGetSecretValue\n        Resource: '*'",
             'secretsmanager:BatchGetSecretValue',
