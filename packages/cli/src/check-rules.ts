@@ -341,18 +341,23 @@ class FunctionCheck {
   }
 
   #resolvedReference(definition: string, field: string, envName: string): void {
-    if (this.#findings.some((f) => f.code === 'resolved-reference' && f.envName === envName)) return;
-    this.#add({
+    // One finding per variable, naming every field that reads it.
+    const index = this.#findings.findIndex((f) => f.code === 'resolved-reference' && f.envName === envName);
+    const fields = index === -1 ? [field] : [...(this.#findings[index]!.field ?? '').split(', '), field];
+    const finding: Finding = {
+      function: this.#id,
       level: 'error',
       code: 'resolved-reference',
       definition,
-      field,
+      field: fields.join(', '),
       envName,
       message:
-        `${field} (secretsmanager via env ${envName}): the template sets ${envName} to a {{resolve:secretsmanager:...}} dynamic reference, ` +
-        'which CloudFormation replaces with the secret\'s value at deployment: the function would get the value (visible in its configuration), not a reference',
+        `${fields.join(', ')} (secretsmanager via env ${envName}): the template sets ${envName} to a {{resolve:secretsmanager:...}} dynamic reference, ` +
+        "which CloudFormation replaces with the secret's value at deployment: the function would get the value (visible in its configuration), not a reference",
       fix: `set ${envName} to the secret's ARN or name instead, e.g. ${envName}: !Ref YourSecret`,
-    });
+    };
+    if (index === -1) this.#findings.push(finding);
+    else this.#findings[index] = finding;
   }
 
   *#sources(kind: SourceInfo['kind']): Generator<{ definition: string; field: FieldInfo; source: SourceInfo }> {

@@ -37,9 +37,11 @@ export function token(id: string, deploy = false): Atom {
   return { kind: 'token', id, deploy };
 }
 
-/** The stack's partition, region and account id, as tokens. */
+/** The stack's partition (`${AWS::Partition}`). */
 export const PARTITION = token('AWS::Partition', true);
+/** The stack's region (`${AWS::Region}`). */
 export const REGION = token('AWS::Region', true);
+/** The stack's account id (`${AWS::AccountId}`). */
 export const ACCOUNT = token('AWS::AccountId', true);
 
 /** The better of two answers. */

@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -137,6 +139,17 @@ describe('check on the fixtures', () => {
         },
       ],
     });
+  });
+
+  it('runs from the built bin with plain Node, the fixture module importing the built config package', () => {
+    const main = fileURLToPath(new URL('../dist/main.js', import.meta.url));
+    if (!existsSync(main)) throw new Error(`${main} is missing: run \`pnpm build\` first`);
+    const passing = spawnSync(process.execPath, [main, 'check'], { cwd: FIXTURES, encoding: 'utf8' });
+    expect(passing.status).toBe(0);
+    expect(passing.stdout).toMatch(/0 errors, 0 warnings, 2 notes: ok\n$/);
+    const failing = spawnSync(process.execPath, [main, 'check', '--template', 'missing-secret-policy.yaml', '--json'], { cwd: FIXTURES, encoding: 'utf8' });
+    expect(failing.status).toBe(1);
+    expect((JSON.parse(failing.stdout) as CheckReport).counts).toEqual({ error: 1, warning: 0, info: 2 });
   });
 
   it('explains itself with --help and refuses a missing template with exit 2', async () => {
