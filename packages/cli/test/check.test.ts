@@ -298,6 +298,31 @@ ${image}`;
     expect(run.stdout).not.toContain('parameter-default-never-printed');
   });
 
+  it('checks a reference written in code; a versioned one needs no BatchGetSecretValue', async () => {
+    const fn = (resource: string): string => `  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      PackageType: Image
+      ImageConfig:
+        Command: [literal.handler]
+      Policies:
+        - AWSSecretsManagerGetSecretValuePolicy:
+            SecretArn: ${resource}
+${image}`;
+    const granted = await report(await write('literal.yaml', fn("'arn:aws:secretsmanager:*:*:secret:fixture/*'")));
+    expect(granted.code).toBe(0);
+    expect(granted.report.findings).toEqual([]);
+    const denied = await report(await write('literal.yaml', fn("'arn:aws:secretsmanager:*:*:secret:other/*'")));
+    expect(errors(denied)).toEqual([
+      expect.objectContaining({
+        code: 'missing-secret-policy',
+        field: 'previous',
+        message: 'previous (secret "arn:aws:secretsmanager:eu-west-1:123456789012:secret:fixture/literal-AbC123" (in code)): no policy grants secretsmanager:GetSecretValue on it',
+      }),
+    ]);
+    expect(denied.report.findings.some((f) => f.code === 'missing-batch-policy')).toBe(false);
+  });
+
   it('says what is not built, and that `pnpm build` builds it', async () => {
     const file = await write(
       'unbuilt.yaml',
