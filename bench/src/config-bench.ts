@@ -6,6 +6,7 @@ import { clearConfigCache, defineConfig, getConfig, kms, secret, type ConfigFiel
 import { startKms, startSecretsManager, type KmsStandIn, type SecretsManagerStandIn } from '@custom-runtime/local';
 import middy from '@middy/core';
 import secretsManager from '@middy/secrets-manager';
+import { loadAverage } from './machine.js';
 import type { Metric, Section, Subject } from './results.js';
 
 export interface ConfigSettings {
@@ -190,6 +191,7 @@ export async function runConfigBench(settings: ConfigSettings, log: Log): Promis
   const kmsCalls: Record<string, number[]> = { ours: [] };
   const warmNs: Record<string, number[]> = { ours: [], powertools: [], middy: [] };
   let roundTripMs = Number.NaN;
+  const roundLoad: number[] = [];
   try {
     roundTripMs = await roundTrip(fixture);
     log(
@@ -202,6 +204,7 @@ export async function runConfigBench(settings: ConfigSettings, log: Log): Promis
 
     for (let round = 1; round <= settings.rounds; round++) {
       const tag = `config round ${round}/${settings.rounds}`;
+      roundLoad.push(loadAverage());
       const r = await oneRound(fixture, settings.oursWarmIterations, settings.peerWarmIterations);
       for (const id of ['ours', 'powertools', 'middy'] as const) {
         coldMs[id]?.push(r.cold[id].ms);
@@ -254,7 +257,7 @@ export async function runConfigBench(settings: ConfigSettings, log: Log): Promis
       `Warm, Powertools: the same ${n} cached \`getSecret\` calls in one Promise.all, mean over ${settings.peerWarmIterations.toLocaleString('en-US')} per round (maxAge 300 s, so nothing is refetched).`,
       `Warm, Middy: one whole invocation of the middy-wrapped trivial handler with the cache filled (cacheExpiry -1) and setToContext, with a Lambda-like context (so middy arms and clears its timeout timer as it does in Lambda); nothing subtracted. Mean over ${settings.peerWarmIterations.toLocaleString('en-US')} per round.`,
     ],
-    samples: { roundTripMs },
+    samples: { roundTripMs, loadAverageAtRoundStart: roundLoad },
   };
 }
 

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startFunction, startRuntimeApi, type FunctionOptions, type LocalFunction, type RuntimeApiServer } from '@custom-runtime/local';
+import { loadAverage } from './machine.js';
 import { clockTicksPerSecond, cpuTicks, rssBytes } from './proc.js';
 import type { Metric, Section, Subject } from './results.js';
 import { median } from './stats.js';
@@ -224,6 +225,8 @@ export async function runRuntimeBench(settings: RuntimeSettings, log: Log): Prom
   const growth = series();
   const large = series();
   const spawnSamples: Record<string, number[][]> = Object.fromEntries(all.map((s) => [s.id, [] as number[][]]));
+  // Other processes on the machine skew every figure; the load at each round says how much.
+  const roundLoad: number[] = [];
   try {
     for (const [name, text] of Object.entries(handlerModules(settings))) await writeFile(join(taskRoot, name), text);
     log(`runtime: task root ${taskRoot}; CLK_TCK ${clockTicksPerSecond()}`);
@@ -242,6 +245,7 @@ export async function runRuntimeBench(settings: RuntimeSettings, log: Log): Prom
 
     for (let round = 1; round <= settings.rounds; round++) {
       const tag = `runtime round ${round}/${settings.rounds}`;
+      roundLoad.push(loadAverage());
       const samples: Record<string, number[]> = Object.fromEntries(all.map((s) => [s.id, [] as number[]]));
       for (let i = 0; i < settings.spawnsPerRound; i++) {
         for (const subject of all) samples[subject.id]?.push(await spawnToFirstNext(subject, taskRoot, settings));
@@ -302,6 +306,6 @@ export async function runRuntimeBench(settings: RuntimeSettings, log: Log): Prom
       `Each round starts a fresh process per subject: ${n(settings.warmupInvocations)} warm-up invocations, the ${n(settings.measuredInvocations)}-invocation CPU window, then on to ${n(settings.totalInvocations)} for RSS; another fresh process for the 1 MiB responses (${settings.largeWarmupInvocations} warm-up invocations first).`,
       'Spawn → first /next: from `spawn()` (inside startFunction) to the stand-in seeing the first GET /next (`waitForPoll()`), one fresh stand-in per spawn, subjects interleaved spawn by spawn.',
     ],
-    samples: { spawnMs: spawnSamples },
+    samples: { spawnMs: spawnSamples, loadAverageAtRoundStart: roundLoad },
   };
 }
