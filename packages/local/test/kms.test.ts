@@ -10,7 +10,7 @@ import {
   KMSClient,
 } from '@aws-sdk/client-kms';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { awsFailure } from '@custom-runtime/test-support';
+import { awsFailure } from './aws-failure.js';
 import { startKms, type KmsStandIn } from '../src/kms.js';
 
 const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };

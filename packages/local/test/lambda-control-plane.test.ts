@@ -5,7 +5,7 @@ import {
   type UpdateFunctionConfigurationCommandInput,
 } from '@aws-sdk/client-lambda';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { awsFailure } from '@custom-runtime/test-support';
+import { awsFailure } from './aws-failure.js';
 import { startLambdaControlPlane, type LambdaControlPlaneStandIn } from '../src/lambda-control-plane.js';
 
 const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };

@@ -10,7 +10,7 @@ import {
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { awsFailure } from '@custom-runtime/test-support';
+import { awsFailure } from './aws-failure.js';
 import { startSecretsManager, type SecretsManagerStandIn } from '../src/secrets-manager.js';
 
 const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
