@@ -43,6 +43,8 @@ const functionLogs = (fn) =>
     .logs()
     .split('\n')
     .filter((line) => line.trim() !== '' && !line.includes('NodeVersionSupportWarning') && !line.includes('node --trace-warnings'))
+    // Text format keeps a multi-line message in one CloudWatch event by turning \n into \r.
+    .map((line) => line.replaceAll('\r', '\n  '))
     .join('\n');
 
 const cleanups = [];

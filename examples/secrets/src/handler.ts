@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { getConfig } from '@custom-runtime/config';
+import { describeConfig, getConfig } from '@custom-runtime/config';
 import type { Handler } from '@custom-runtime/runtime';
 import { config } from './config.js';
 
@@ -24,9 +24,16 @@ function facts(source: string, value: string | undefined): ValueFacts {
   return { source, present: true, length: Buffer.byteLength(value), sha256 };
 }
 
+let provenanceLogged = false;
+
 /** Answers with what it resolved, as facts about each value (see {@link ValueFacts}). */
 export const handler: Handler = async () => {
   const cfg = await getConfig(config);
+  if (!provenanceLogged) {
+    // Once per execution environment: where each value came from, values redacted.
+    provenanceLogged = true;
+    console.log(describeConfig(config));
+  }
   return {
     handler: 'handler.handler',
     stage: cfg.stage,
