@@ -86,7 +86,7 @@ export function markdownReport(results: BenchResults): string {
   out.push(
     `Measured by \`pnpm bench\` (bench/README.md) in one run on one machine: ${machine.cpuModel}, ${machine.cores} cores, ` +
       `Node ${machine.node}, ${machine.date.slice(0, 10)}. Load average ${num(machine.loadAverageAtStart, 2)} at the start and ` +
-      `${num(results.loadAverageAtEnd, 2)} at the end; the run took ${num(results.wallSeconds, 0)} s. ` +
+      `${num(results.loadAverageAtEnd, 2)} at the end; the measurements took ${num(results.wallSeconds, 0)} s. ` +
       'Each cell is the median over the rounds, with the lowest and highest round in parentheses; ' +
       'subjects alternate within every round. Ratios are ours ÷ peer, of the medians.',
   );
@@ -105,6 +105,10 @@ export function markdownReport(results: BenchResults): string {
     out.push('', '### Targets', '', '| target | this run | holds |', '| --- | --- | --- |');
     for (const t of results.targets) out.push(`| ${md(t.target)} | ${md(t.measured)} | ${t.holds ? 'yes' : '**no**'} |`);
   }
-  out.push('', `Machine: ${machineLine(machine, results.loadAverageAtEnd)}.`, '');
+  out.push(
+    '',
+    `Machine: ${machine.cpuModel}, ${machine.cores} cores, ${num(machine.memoryGiB, 1)} GiB, Node ${machine.node} (${machine.platform}); run started ${machine.date}.`,
+    '',
+  );
   return out.join('\n');
 }
