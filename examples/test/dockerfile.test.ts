@@ -1,9 +1,8 @@
 /**
- * The Dockerfile reader and the .dockerignore matcher the image tests rely on.
+ * The Dockerfile reader the image tests rely on.
  */
 import { describe, expect, it } from 'vitest';
 import { commandForm, DockerfileError, parseDockerfile, parseEnv, substitute } from './dockerfile.js';
-import { DockerIgnore } from './dockerignore.js';
 
 describe('parseDockerfile', () => {
   it('joins continuation lines, skipping comments and blank lines inside them', () => {
@@ -105,30 +104,5 @@ describe('parseDockerfile', () => {
     expect(() => parseDockerfile('FROM a AS x\nFROM b AS X', { file: 'D' })).toThrow(/^D:2: a stage named "x" exists already/);
     expect(() => parseDockerfile('# just a comment', { file: 'D' })).toThrow(/^D:1: no FROM instruction/);
     expect(() => parseDockerfile('FROM a\nENV A="open', { file: 'D' })).toThrow(/^D:2: unterminated " quote/);
-  });
-});
-
-describe('DockerIgnore', () => {
-  const ignore = new DockerIgnore(
-    ['# comment', '.git', '**/node_modules', '**/dist', '!examples/keep/dist/kept.txt', '/bench/results/', '*.log', 'docs/?.md'].join('\n'),
-  );
-
-  it('leaves out matches and everything under a matching directory', () => {
-    expect(ignore.excludedBy('.git/HEAD')).toBe('.git');
-    expect(ignore.excludedBy('node_modules/x/index.js')).toBe('**/node_modules');
-    expect(ignore.excludedBy('examples/secrets/node_modules/zod')).toBe('**/node_modules');
-    expect(ignore.excludedBy('packages/runtime/dist/bootstrap')).toBe('**/dist');
-    expect(ignore.excludedBy('bench/results/a.json')).toBe('/bench/results/');
-    expect(ignore.excludedBy('error.log')).toBe('*.log');
-    expect(ignore.excludedBy('docs/a.md')).toBe('docs/?.md');
-  });
-
-  it('sends what no rule leaves out, and what a later exception brings back', () => {
-    expect(ignore.excludedBy('examples/secrets/handler.sh')).toBeUndefined();
-    expect(ignore.excludedBy('packages/runtime/src/bootstrap.ts')).toBeUndefined();
-    expect(ignore.excludedBy('examples/keep/dist/kept.txt')).toBeUndefined();
-    expect(ignore.excludedBy('logs/error.log.txt')).toBeUndefined();
-    expect(ignore.excludedBy('docs/ab.md')).toBeUndefined();
-    expect(ignore.excludedBy('distribution/x')).toBeUndefined();
   });
 });

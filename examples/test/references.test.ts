@@ -12,12 +12,12 @@ import { existsSync } from 'node:fs';
 import { access, constants, readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { DockerIgnore } from '@custom-runtime/cli';
 import { inspectConfig, type ConfigDefinition, type FieldMap } from '@custom-runtime/config';
 import { REPO_ROOT } from '@custom-runtime/test-support';
 import { config as environmentVariablesConfig } from '../environment-variables/src/config.js';
 import { config as secretsConfig } from '../secrets/src/config.js';
 import type { Dockerfile, DockerStage } from './dockerfile.js';
-import { DockerIgnore } from './dockerignore.js';
 import { BUILD_STAGE_ROOT, compileSteps, destinationOf, isNodeStage, planImage, readDockerfile, type PlannedCopy } from './image.js';
 import { imageBuildOf, mapping, parseTemplate, serverlessFunctions, templateReferences, type TemplateFunction } from './template.js';
 

@@ -7,3 +7,4 @@ export { check, checkTemplate, CHECK_USAGE, type CheckReport, type CheckedFuncti
 export { diffEnvironment, formatDiff, type EnvironmentDiff } from './diff.js';
 export { environmentKeyProblem } from './env-keys.js';
 export { handlerFromDockerfile } from './dockerfile.js';
+export { DockerIgnore, globRegExp } from './dockerignore.js';

@@ -15,6 +15,7 @@ interface Rule {
 export class DockerIgnore {
   readonly #rules: readonly Rule[];
 
+  /** @param text - The contents of the `.dockerignore` file. */
   constructor(text: string) {
     this.#rules = text
       .split(/\r?\n/)
@@ -23,7 +24,7 @@ export class DockerIgnore {
       .map((line) => {
         const exclude = !line.startsWith('!');
         const body = path.posix.normalize((exclude ? line : line.slice(1)).trim()).replace(/^\/+|\/+$/g, '');
-        return { exclude, pattern: toRegExp(body), text: line };
+        return { exclude, pattern: globRegExp(body), text: line };
       });
   }
 
@@ -45,8 +46,12 @@ export class DockerIgnore {
   }
 }
 
-/** Go's filepath.Match syntax plus `**` (any number of directories), anchored. */
-function toRegExp(pattern: string): RegExp {
+/**
+ * A pattern in Go's `filepath.Match` syntax (what Docker uses for `.dockerignore` and for
+ * wildcards in `COPY` sources: `*`, `?`, `[...]`, `[!...]`, backslash escapes) plus `**` (any
+ * number of directories), as an anchored regular expression over POSIX paths.
+ */
+export function globRegExp(pattern: string): RegExp {
   let source = '';
   for (let i = 0; i < pattern.length; i++) {
     const c = pattern[i] as string;
