@@ -160,48 +160,90 @@ interface SteadyState {
   readonly rssAfterAll: number;
 }
 
-/** One process: warm-up, the CPU and throughput window, then on to the total for RSS. */
-async function steadyState(subject: RuntimeSubject, taskRoot: string, settings: RuntimeSettings): Promise<SteadyState> {
-  const fn = await startFunction(subject.options('small', taskRoot, settings));
+/** Invocations go to the processes of a round in turns of this many. */
+const TURN = 250;
+const LARGE_TURN = 50;
+
+/** One process per subject, started one after the other and stopped together whatever happens. */
+async function withProcesses<T>(
+  all: readonly RuntimeSubject[],
+  kind: 'small' | 'large',
+  taskRoot: string,
+  settings: RuntimeSettings,
+  body: (fns: readonly LocalFunction[]) => Promise<T>,
+): Promise<T> {
+  const fns: LocalFunction[] = [];
   try {
-    await firstPoll(fn, fn.runtimeApi);
-    await invokeMany(fn, settings.warmupInvocations);
-    const rssAfterWarmup = await rssBytes(fn.pid);
-    const ticksBefore = await cpuTicks(fn.pid);
-    const started = process.hrtime.bigint();
-    await invokeMany(fn, settings.measuredInvocations);
-    const elapsedNs = Number(process.hrtime.bigint() - started);
-    const ticksAfter = await cpuTicks(fn.pid);
-    await invokeMany(fn, settings.totalInvocations - settings.warmupInvocations - settings.measuredInvocations);
-    const rssAfterAll = await rssBytes(fn.pid);
-    const cpuSeconds = (ticksAfter - ticksBefore) / clockTicksPerSecond();
-    return {
-      cpuMicrosPerInvocation: (cpuSeconds * 1e6) / settings.measuredInvocations,
-      invocationsPerSecond: settings.measuredInvocations / (elapsedNs / 1e9),
-      rssAfterWarmup,
-      rssAfterAll,
-    };
+    for (const subject of all) {
+      const fn = await startFunction(subject.options(kind, taskRoot, settings));
+      fns.push(fn);
+      await firstPoll(fn, fn.runtimeApi);
+    }
+    return await body(fns);
   } finally {
-    await fn.stop();
+    await Promise.all(fns.map((fn) => fn.stop()));
   }
 }
 
-/** MiB of response per second through the Runtime API, handler returning a 1 MiB string. */
-async function largeResponses(subject: RuntimeSubject, taskRoot: string, settings: RuntimeSettings): Promise<number> {
-  const fn = await startFunction(subject.options('large', taskRoot, settings));
-  try {
-    await firstPoll(fn, fn.runtimeApi);
-    const warm = await invokeMany(fn, settings.largeWarmupInvocations);
-    if (warm < settings.largeWarmupInvocations * settings.largeResponseBytes) {
-      throw new Error(`${subject.id} answered ${warm} bytes over the warm-up, expected about ${settings.largeResponseBytes} each`);
+/**
+ * `count` sequential invocations of each process, in turns: a burst of load elsewhere on the
+ * machine then lands on every subject alike. A process waiting for its turn sits in its /next
+ * long poll and uses no CPU. Returns each process's wall time (ns) and response bytes.
+ */
+async function inTurns(fns: readonly LocalFunction[], count: number, turn: number): Promise<{ ns: number[]; bytes: number[] }> {
+  const ns = fns.map(() => 0);
+  const bytes = fns.map(() => 0);
+  for (let done = 0; done < count; done += turn) {
+    const n = Math.min(turn, count - done);
+    for (const [i, fn] of fns.entries()) {
+      const started = process.hrtime.bigint();
+      bytes[i] = (bytes[i] ?? 0) + (await invokeMany(fn, n));
+      ns[i] = (ns[i] ?? 0) + Number(process.hrtime.bigint() - started);
     }
-    const started = process.hrtime.bigint();
-    const bytes = await invokeMany(fn, settings.largeInvocations);
-    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    return bytes / 2 ** 20 / seconds;
-  } finally {
-    await fn.stop();
   }
+  return { ns, bytes };
+}
+
+async function eachPid<T>(fns: readonly LocalFunction[], read: (pid: number) => Promise<T>): Promise<T[]> {
+  const out: T[] = [];
+  for (const fn of fns) out.push(await read(fn.pid));
+  return out;
+}
+
+/** Warm-up, the CPU and throughput window, then on to the total for RSS: all subjects side by side. */
+async function steadyState(all: readonly RuntimeSubject[], taskRoot: string, settings: RuntimeSettings): Promise<SteadyState[]> {
+  return withProcesses(all, 'small', taskRoot, settings, async (fns) => {
+    await inTurns(fns, settings.warmupInvocations, TURN);
+    const rssAfterWarmup = await eachPid(fns, rssBytes);
+    const ticksBefore = await eachPid(fns, cpuTicks);
+    const window = await inTurns(fns, settings.measuredInvocations, TURN);
+    const ticksAfter = await eachPid(fns, cpuTicks);
+    await inTurns(fns, settings.totalInvocations - settings.warmupInvocations - settings.measuredInvocations, TURN);
+    const rssAfterAll = await eachPid(fns, rssBytes);
+    return fns.map((_, i) => {
+      const cpuSeconds = ((ticksAfter[i] ?? 0) - (ticksBefore[i] ?? 0)) / clockTicksPerSecond();
+      return {
+        cpuMicrosPerInvocation: (cpuSeconds * 1e6) / settings.measuredInvocations,
+        invocationsPerSecond: settings.measuredInvocations / ((window.ns[i] ?? 0) / 1e9),
+        rssAfterWarmup: rssAfterWarmup[i] ?? 0,
+        rssAfterAll: rssAfterAll[i] ?? 0,
+      };
+    });
+  });
+}
+
+/** MiB of response per second through the Runtime API, handler returning a 1 MiB string. */
+async function largeResponses(all: readonly RuntimeSubject[], taskRoot: string, settings: RuntimeSettings): Promise<number[]> {
+  return withProcesses(all, 'large', taskRoot, settings, async (fns) => {
+    const warm = await inTurns(fns, settings.largeWarmupInvocations, LARGE_TURN);
+    for (const [i, bytes] of warm.bytes.entries()) {
+      if (bytes < settings.largeWarmupInvocations * settings.largeResponseBytes) {
+        throw new Error(`${all[i]?.id ?? '?'} answered ${bytes} bytes over the warm-up, expected about ${settings.largeResponseBytes} each`);
+      }
+    }
+    const run = await inTurns(fns, settings.largeInvocations, LARGE_TURN);
+    return fns.map((_, i) => (run.bytes[i] ?? 0) / 2 ** 20 / ((run.ns[i] ?? 0) / 1e9));
+  });
 }
 
 const MIB = 2 ** 20;
@@ -232,16 +274,9 @@ export async function runRuntimeBench(settings: RuntimeSettings, log: Log): Prom
     log(`runtime: task root ${taskRoot}; CLK_TCK ${clockTicksPerSecond()}`);
 
     // Page cache, the Node binary and each runtime's modules: the first start of each is slower.
-    log('runtime: warm-up (one start and one short process per subject, discarded)');
-    for (const subject of all) {
-      await spawnToFirstNext(subject, taskRoot, settings);
-      await steadyState(subject, taskRoot, {
-        ...settings,
-        warmupInvocations: 100,
-        measuredInvocations: 500,
-        totalInvocations: 600,
-      });
-    }
+    log('runtime: warm-up (one start and a short run per subject, discarded)');
+    for (const subject of all) await spawnToFirstNext(subject, taskRoot, settings);
+    await steadyState(all, taskRoot, { ...settings, warmupInvocations: 100, measuredInvocations: 500, totalInvocations: 600 });
 
     for (let round = 1; round <= settings.rounds; round++) {
       const tag = `runtime round ${round}/${settings.rounds}`;
@@ -257,8 +292,10 @@ export async function runRuntimeBench(settings: RuntimeSettings, log: Log): Prom
       }
       log(`${tag}: spawn → first /next, median of ${settings.spawnsPerRound}: ${all.map((s) => `${s.id} ${fmt(median(samples[s.id] ?? []))} ms`).join(', ')}`);
 
-      for (const subject of all) {
-        const result = await steadyState(subject, taskRoot, settings);
+      log(`${tag}: ${all.map((s) => s.id).join(', ')} side by side, ${settings.totalInvocations.toLocaleString('en-US')} invocations each in turns of ${TURN}`);
+      const results = await steadyState(all, taskRoot, settings);
+      for (const [i, subject] of all.entries()) {
+        const result = results[i] as SteadyState;
         cpu[subject.id]?.push(result.cpuMicrosPerInvocation);
         rate[subject.id]?.push(result.invocationsPerSecond);
         rss[subject.id]?.push(result.rssAfterAll / MIB);
@@ -269,8 +306,10 @@ export async function runRuntimeBench(settings: RuntimeSettings, log: Log): Prom
             `(${fmt((result.rssAfterAll - result.rssAfterWarmup) / MIB, 2)} MiB since invocation ${settings.warmupInvocations})`,
         );
       }
-      for (const subject of all) {
-        const mibPerSecond = await largeResponses(subject, taskRoot, settings);
+      log(`${tag}: 1 MiB responses, ${settings.largeInvocations} invocations each in turns of ${LARGE_TURN}`);
+      const throughput = await largeResponses(all, taskRoot, settings);
+      for (const [i, subject] of all.entries()) {
+        const mibPerSecond = throughput[i] as number;
         large[subject.id]?.push(mibPerSecond);
         log(`${tag}: ${subject.id}: 1 MiB responses ${fmt(mibPerSecond)} MiB/s`);
       }
@@ -303,7 +342,7 @@ export async function runRuntimeBench(settings: RuntimeSettings, log: Log): Prom
     notes: [
       'Every process is started with the same Node binary (`process.execPath`) and the environment `startFunction` of @custom-runtime/local sets (AWS_LAMBDA_FUNCTION_VERSION, log group and stream, …).',
       'The Runtime API stand-in runs in the benchmark process: invocations per second and MiB/s include its work; CPU and RSS are the runtime process alone (/proc/<pid>/stat fields 14+15, /proc/<pid>/status VmRSS).',
-      `Each round starts a fresh process per subject: ${n(settings.warmupInvocations)} warm-up invocations, the ${n(settings.measuredInvocations)}-invocation CPU window, then on to ${n(settings.totalInvocations)} for RSS; another fresh process for the 1 MiB responses (${settings.largeWarmupInvocations} warm-up invocations first).`,
+      `Each round starts a fresh process per subject, all three side by side, and hands them invocations in turns of ${TURN} (a process waiting for its turn sits in its /next long poll and uses no CPU): ${n(settings.warmupInvocations)} warm-up invocations each, the ${n(settings.measuredInvocations)}-invocation CPU window, then on to ${n(settings.totalInvocations)} for RSS. The 1 MiB responses use another set of fresh processes, in turns of ${LARGE_TURN}, after ${settings.largeWarmupInvocations} warm-up invocations each.`,
       'Spawn → first /next: from `spawn()` (inside startFunction) to the stand-in seeing the first GET /next (`waitForPoll()`), one fresh stand-in per spawn, subjects interleaved spawn by spawn.',
     ],
     samples: { spawnMs: spawnSamples, loadAverageAtRoundStart: roundLoad },
