@@ -6,5 +6,20 @@ export { invoke, INVOKE_USAGE, type InvokeReport } from './commands/invoke.js';
 export { check, checkTemplate, CHECK_USAGE, type CheckReport, type CheckedFunction } from './commands/check.js';
 export { diffEnvironment, formatDiff, type EnvironmentDiff } from './diff.js';
 export { environmentKeyProblem } from './env-keys.js';
-export { handlerFromDockerfile } from './dockerfile.js';
+// The readers `check` is built on, shared with the example image tests.
+export {
+  commandForm,
+  commandWords,
+  DockerfileError,
+  handlerFromDockerfile,
+  lambdaBaseImage,
+  parseDockerfile,
+  type BaseImage,
+  type CommandForm,
+  type CopyInstruction,
+  type Dockerfile,
+  type DockerStage,
+  type ParseOptions,
+} from './dockerfile.js';
+export { contextPaths, destinationOf, ImageLayout, layoutOf, type StageLayout } from './image-layout.js';
 export { DockerIgnore, globRegExp } from './dockerignore.js';

@@ -1,8 +1,8 @@
 /**
- * The Dockerfile reader the image tests rely on.
+ * The Dockerfile reader `check`, `invoke` and the example image tests rely on.
  */
 import { describe, expect, it } from 'vitest';
-import { commandForm, DockerfileError, parseDockerfile, parseEnv, substitute } from './dockerfile.js';
+import { commandForm, commandWords, DockerfileError, lambdaBaseImage, parseDockerfile, parseEnv, substitute } from '../src/dockerfile.js';
 
 describe('parseDockerfile', () => {
   it('joins continuation lines, skipping comments and blank lines inside them', () => {
@@ -56,6 +56,7 @@ describe('parseDockerfile', () => {
     expect(file.stages[0]?.base).toBe('public.ecr.aws/lambda/nodejs:22');
     const child = file.stage('child');
     expect(child?.baseStage).toBe(file.stage('build'));
+    expect(child).toMatchObject({ base: 'build', image: 'public.ecr.aws/lambda/nodejs:22' });
     expect(child?.workdir).toBe('/src/app');
     expect(child?.env.get('B')).toBe('1-2');
     expect(child?.cmd).toEqual({ form: 'exec', args: ['x'] });
@@ -104,5 +105,55 @@ describe('parseDockerfile', () => {
     expect(() => parseDockerfile('FROM a AS x\nFROM b AS X', { file: 'D' })).toThrow(/^D:2: a stage named "x" exists already/);
     expect(() => parseDockerfile('# just a comment', { file: 'D' })).toThrow(/^D:1: no FROM instruction/);
     expect(() => parseDockerfile('FROM a\nENV A="open', { file: 'D' })).toThrow(/^D:2: unterminated " quote/);
+  });
+
+  it('substitutes global ARG defaults and build args; one instruction sees the variables as they were before it', () => {
+    const file = parseDockerfile(
+      ['ARG A=1', 'ARG B=${A}-x', 'ARG C', 'FROM img:$B-$C', 'ARG C', 'ENV A=1', 'ENV A=2 OLD=$A', 'ENV LEGACY "x y"'].join('\n'),
+      { buildArgs: new Map([['C', 'c']]) },
+    );
+    expect(file.finalStage.base).toBe('img:1-x-c');
+    expect(file.finalStage.env).toEqual(new Map([['A', '2'], ['OLD', '1'], ['LEGACY', 'x y']]));
+  });
+
+  it('copies to "." as into a directory; ENTRYPOINT keeps a CMD set in the same stage', () => {
+    const file = parseDockerfile(['FROM scratch', 'WORKDIR /app', 'COPY a.txt .', 'CMD ["x"]', 'ENTRYPOINT ["/e"]'].join('\n'));
+    expect(file.finalStage.copies[0]).toMatchObject({ sources: ['a.txt'], destination: '/app/' });
+    expect(file.finalStage.cmd).toEqual({ form: 'exec', args: ['x'] });
+  });
+
+  it('knows what the Lambda base images (and mirrors of them) set', () => {
+    expect(lambdaBaseImage('public.ecr.aws/lambda/provided:al2023')).toEqual({
+      env: new Map([['LAMBDA_TASK_ROOT', '/var/task'], ['LAMBDA_RUNTIME_DIR', '/var/runtime']]),
+      workdir: '/var/task',
+    });
+    expect(lambdaBaseImage('123456789012.dkr.ecr.eu-west-1.amazonaws.com/ecr-public/lambda/nodejs:22').workdir).toBe('/var/task');
+    expect(lambdaBaseImage('node:22')).toEqual({ env: new Map(), workdir: '/' });
+  });
+
+  it('leniently, skips what it cannot read and reads on; a file without FROM still fails', () => {
+    const file = parseDockerfile(
+      ['RUN early', 'FROM a AS x y', 'COPY --exclude=*.md . /x', 'COPY <<EOF /f', 'ONBUILD RUN z', 'COPY only', 'ENV A="open', 'CMD ["h.handler"]'].join('\n'),
+      { lenient: true },
+    );
+    expect(file.stages.map((s) => [s.name, s.base])).toEqual([[undefined, 'a']]);
+    expect(file.finalStage.copies).toEqual([
+      { instruction: 'COPY', line: 3, from: undefined, chmod: undefined, chown: undefined, sources: ['.'], destination: '/x' },
+    ]);
+    expect(file.finalStage.env.get('A')).toBe('open');
+    expect(file.finalStage.cmd).toEqual({ form: 'exec', args: ['h.handler'] });
+    expect(() => parseDockerfile('# just a comment', { file: 'D', lenient: true })).toThrow(/^D:1: no FROM instruction/);
+  });
+});
+
+describe('commandWords', () => {
+  it('reads the exec form, splits the shell form, and names nothing for an empty or broken one', () => {
+    expect(commandWords({ form: 'exec', args: ['app.handler', 'x'] })).toEqual(['app.handler', 'x']);
+    expect(commandWords(commandForm('handler.sh --flag'))).toEqual(['handler.sh', '--flag']);
+    expect(commandWords(commandForm('[broken'))).toBeUndefined();
+    expect(commandWords(commandForm('[]'))).toBeUndefined();
+    expect(commandWords(commandForm('[""]'))).toBeUndefined();
+    expect(commandWords(commandForm(''))).toBeUndefined();
+    expect(commandWords(undefined)).toBeUndefined();
   });
 });
