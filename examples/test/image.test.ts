@@ -3,8 +3,8 @@
  */
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { parseDockerfile } from '@custom-runtime/cli';
 import { makeTaskRoot, REPO_ROOT } from '@custom-runtime/test-support';
-import { parseDockerfile } from './dockerfile.js';
 import { compileStagePrograms, compileSteps, hostSource, planImage, readDockerfile } from './image.js';
 
 const DOCKERFILE = `

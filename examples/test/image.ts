@@ -8,9 +8,9 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chmod, cp, mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { lambdaBaseImage, parseDockerfile, type BaseImage, type CopyInstruction, type Dockerfile, type DockerStage } from './dockerfile.js';
+import { contextPaths, destinationOf, lambdaBaseImage, parseDockerfile, type CopyInstruction, type Dockerfile, type DockerStage } from '@custom-runtime/cli';
 
-/** Where a build stage's `/src/<path>` is on the host: the workspace is copied to `/src`. */
+/** Where a compile stage works: its `/src/<path>` is `<path>` of the repository on the host. */
 export const BUILD_STAGE_ROOT = '/src/';
 
 /** What the image of one Dockerfile holds, laid out under {@link AssembledImage.root}. */
@@ -22,7 +22,7 @@ export interface AssembledImage {
   readonly bootstrap: string;
   /** `<root>/var/task`. */
   readonly taskRoot: string;
-  /** The final stage's `ENV`, with what its base image sets (`PATH`, `LAMBDA_TASK_ROOT`, ...). */
+  /** The final stage's `ENV`, with what a Lambda base image sets (`LAMBDA_TASK_ROOT`, `LAMBDA_RUNTIME_DIR`). */
   readonly env: ReadonlyMap<string, string>;
   /** The variables the Dockerfile itself sets or changes, not those of its base image. */
   readonly ownEnv: ReadonlyMap<string, string>;
@@ -37,21 +37,12 @@ export async function readDockerfile(file: string, repoRoot: string): Promise<Do
   return parseDockerfile(await readFile(file, 'utf8'), { file: path.relative(repoRoot, file) });
 }
 
-/** What the external image a stage is built on (through earlier stages) sets. */
-export function baseImageOf(stage: DockerStage): BaseImage {
-  let current = stage;
-  while (current.baseStage !== undefined) current = current.baseStage;
-  return lambdaBaseImage(current.base);
-}
-
 /** Whether a stage is a Lambda Node.js image (or built on one) used as the source of `node`. */
 export function isNodeStage(stage: DockerStage): boolean {
-  let current: DockerStage | undefined = stage;
-  while (current?.baseStage !== undefined) current = current.baseStage;
-  return current !== undefined && /^public\.ecr\.aws\/lambda\/nodejs:\d+/.test(current.base);
+  return /^public\.ecr\.aws\/lambda\/nodejs:\d+/.test(stage.image);
 }
 
-/** Where the host holds what a `COPY` of the final stage copies; `'host'` when the host provides it. */
+/** Where the host holds what a `COPY` copies; `'host'` when the host provides it. */
 export function hostSource(dockerfile: Dockerfile, copy: CopyInstruction, source: string, repoRoot: string): string | 'host' {
   const where = `${dockerfile.file}:${copy.line}`;
   if (copy.from === undefined) {
@@ -64,10 +55,15 @@ export function hostSource(dockerfile: Dockerfile, copy: CopyInstruction, source
   const stage = dockerfile.stage(copy.from);
   if (stage === undefined) throw new Error(`${where}: COPY --from=${copy.from} names no stage of this Dockerfile`);
   if (isNodeStage(stage) && source.startsWith('/var/lang/')) return 'host';
-  if (source.startsWith(BUILD_STAGE_ROOT)) return path.join(repoRoot, source.slice(BUILD_STAGE_ROOT.length));
+  // What the stage has from the context (`COPY . .`): the host's `pnpm build` makes it in place.
+  const [fromContext] = contextPaths(dockerfile, stage, source);
+  if (fromContext !== undefined) return path.join(repoRoot, fromContext);
+  // What the stage compiles: compileStagePrograms makes it at the same path of the repository.
+  const compiled = compileSteps(dockerfile).find((step) => step.stage === copy.from && `${BUILD_STAGE_ROOT}${step.output}` === source);
+  if (compiled !== undefined) return path.join(repoRoot, compiled.output);
   throw new Error(
     `${where}: cannot tell where ${source} of stage ${copy.from} is on the host ` +
-      `(known: ${BUILD_STAGE_ROOT}<path> of a build stage, /var/lang of a Lambda Node.js stage)`,
+      '(known: what the stage copies from the context, what it compiles, /var/lang of a Lambda Node.js stage)',
   );
 }
 
@@ -105,17 +101,12 @@ export async function planImage(dockerfile: Dockerfile, repoRoot: string): Promi
         const base = copy.destination.endsWith('/') ? copy.destination : `${copy.destination}/`;
         files = (await filesUnder(hostPath)).map((relative) => ({ imagePath: `${base}${relative}`, hostPath: path.join(hostPath, relative) }));
       } else if (info !== undefined) {
-        files = [{ imagePath: destinationOf(copy, hostPath), hostPath }];
+        files = [{ imagePath: destinationOf(copy, source), hostPath }];
       }
       planned.push({ copy, source, hostPath, exists: info !== undefined, files });
     }
   }
   return planned;
-}
-
-/** Where a file copied by `copy` lands: the destination, or into it when it ends with `/`. */
-export function destinationOf(copy: CopyInstruction, file: string): string {
-  return copy.destination.endsWith('/') ? `${copy.destination}${path.basename(file)}` : copy.destination;
 }
 
 /** Files under `dir`, as POSIX paths relative to it (Node 20.10 has no Dirent.parentPath). */
@@ -147,7 +138,14 @@ export async function assembleImage(dockerfilePath: string, repoRoot: string, ro
       const from = copy.from === undefined ? '' : `COPY --from=${copy.from} `;
       throw new Error(`${dockerfile.file}:${copy.line}: ${from}${source} is not on the host at ${hostPath} (run \`pnpm build\` first?)`);
     }
-    await copyInto(hostPath, copy, root);
+    for (const file of planned.files) {
+      const target = path.join(root, file.imagePath);
+      await mkdir(path.dirname(target), { recursive: true });
+      await cp(file.hostPath, target);
+      // COPY keeps the mode of the source (unless --chmod says otherwise): the execute bit matters.
+      const mode = copy.chmod === undefined ? (await stat(file.hostPath)).mode & 0o7777 : Number.parseInt(copy.chmod, 8);
+      await chmod(target, mode);
+    }
   }
   const cmd = final.cmd;
   if (cmd === undefined || cmd.form !== 'exec' || cmd.args.length === 0) {
@@ -159,26 +157,10 @@ export async function assembleImage(dockerfilePath: string, repoRoot: string, ro
     bootstrap: path.join(root, 'var/runtime/bootstrap'),
     taskRoot: path.join(root, 'var/task'),
     env: final.env,
-    ownEnv: new Map([...final.env].filter(([name, value]) => baseImageOf(final).env.get(name) !== value)),
+    ownEnv: new Map([...final.env].filter(([name, value]) => lambdaBaseImage(final.image).env.get(name) !== value)),
     cmd: cmd.args,
     hostProvided,
   };
-}
-
-/** Docker's rules: a directory's contents go into the destination; a file goes to it, or into it when it ends with `/`. */
-async function copyInto(from: string, copy: CopyInstruction, root: string): Promise<void> {
-  const info = await stat(from);
-  const destination = path.join(root, copy.destination);
-  if (info.isDirectory()) {
-    await mkdir(destination, { recursive: true });
-    await cp(from, destination, { recursive: true });
-    return;
-  }
-  const target = path.join(root, destinationOf(copy, from));
-  await mkdir(path.dirname(target), { recursive: true });
-  await cp(from, target);
-  // COPY keeps the mode of the source (unless --chmod says otherwise): the execute bit matters.
-  await chmod(target, copy.chmod === undefined ? info.mode & 0o7777 : Number.parseInt(copy.chmod, 8));
 }
 
 /** One compiler invocation found in a stage's `RUN`. */

@@ -12,13 +12,12 @@ import { existsSync } from 'node:fs';
 import { access, constants, readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DockerIgnore } from '@custom-runtime/cli';
+import { destinationOf, DockerIgnore, type Dockerfile, type DockerStage } from '@custom-runtime/cli';
 import { inspectConfig, type ConfigDefinition, type FieldMap } from '@custom-runtime/config';
 import { REPO_ROOT } from '@custom-runtime/test-support';
 import { config as environmentVariablesConfig } from '../environment-variables/src/config.js';
 import { config as secretsConfig } from '../secrets/src/config.js';
-import type { Dockerfile, DockerStage } from './dockerfile.js';
-import { BUILD_STAGE_ROOT, compileSteps, destinationOf, isNodeStage, planImage, readDockerfile, type PlannedCopy } from './image.js';
+import { BUILD_STAGE_ROOT, compileSteps, hostSource, isNodeStage, planImage, readDockerfile, type PlannedCopy } from './image.js';
 import { imageBuildOf, mapping, parseTemplate, serverlessFunctions, templateReferences, type TemplateFunction } from './template.js';
 
 const EXAMPLES = path.join(REPO_ROOT, 'examples');
@@ -145,7 +144,7 @@ describe.each([...dockerfiles.entries()].map(([file, parsed]) => ({ name: relati
 
   it('copies --from earlier stages only, and only what they produce', async () => {
     const problems: string[] = [];
-    const compiled = new Map(compileSteps(parsed).map((step) => [`${step.stage}:${step.output}`, step]));
+    const compiled = compileSteps(parsed).map((step) => path.join(REPO_ROOT, step.output));
     for (const stage of parsed.stages) {
       for (const copy of stage.copies) {
         if (copy.from === undefined) continue;
@@ -156,15 +155,17 @@ describe.each([...dockerfiles.entries()].map(([file, parsed]) => ({ name: relati
           continue;
         }
         for (const source of copy.sources) {
-          if (isNodeStage(from) && source.startsWith('/var/lang/')) continue;
-          if (!source.startsWith(BUILD_STAGE_ROOT)) {
-            problems.push(`${where}: ${source} is outside ${BUILD_STAGE_ROOT}`);
+          let hostPath: string;
+          try {
+            // Node.js of a Lambda Node.js stage, what the stage has from the context, or what it compiles.
+            hostPath = hostSource(parsed, copy, source, REPO_ROOT);
+          } catch (error) {
+            problems.push((error as Error).message);
             continue;
           }
-          const inRepo = source.slice(BUILD_STAGE_ROOT.length).replace(/\/$/, '');
           // Compiled by a RUN of that stage: its inputs are context copies, checked above.
-          if (compiled.has(`${copy.from}:${inRepo}`)) continue;
-          if (!existsSync(path.join(REPO_ROOT, inRepo))) problems.push(`${where}: ${source} is not produced by \`pnpm build\` (${inRepo} is missing)`);
+          if (hostPath === 'host' || compiled.includes(hostPath)) continue;
+          if (!existsSync(hostPath)) problems.push(`${where}: ${source} is not produced by \`pnpm build\` (${relative(hostPath)} is missing)`);
         }
       }
     }
@@ -216,7 +217,7 @@ function imageFileTable(plan: readonly PlannedCopy[], compiledOutputs: readonly 
     if (entry.hostPath === 'host') continue;
     const inRepo = path.relative(REPO_ROOT, entry.hostPath).split(path.sep).join('/');
     // Not built yet is fine for what a stage compiles itself (its sources are checked above).
-    if (!entry.exists && compiledOutputs.includes(inRepo)) files.set(destinationOf(entry.copy, inRepo), 'compiled');
+    if (!entry.exists && compiledOutputs.includes(inRepo)) files.set(destinationOf(entry.copy, entry.source), 'compiled');
     for (const file of entry.files) files.set(file.imagePath, file.hostPath);
   }
   return files;
