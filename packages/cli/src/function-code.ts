@@ -58,8 +58,7 @@ async function imageCode(template: SamTemplate, fn: SamFunction): Promise<Functi
   if (docker === undefined) {
     return { kind: 'unknown', level: 'info', message: 'no Metadata.DockerContext: the image is not built from this repository' };
   }
-  const context = path.resolve(template.directory, docker.context);
-  const dockerfile = path.resolve(context, docker.dockerfile);
+  const { context, dockerfile } = docker;
   const text = await readFile(dockerfile, 'utf8').catch(() => undefined);
   if (text === undefined) return { kind: 'unknown', level: 'error', message: `cannot read its Dockerfile ${relative(template.directory, dockerfile)}` };
   const layout: ImageLayout | undefined = layoutOf(text, docker.target, docker.buildArgs);

@@ -23,3 +23,14 @@ export {
 } from './dockerfile.js';
 export { contextPaths, destinationOf, ImageLayout, layoutOf, type StageLayout } from './image-layout.js';
 export { DockerIgnore, globRegExp } from './dockerignore.js';
+export { isRecord, parseTemplate, readTemplate, type SamTemplate, type TemplateOptions, type TemplateResource, type TemplateValue } from './template.js';
+export { samFunctions, type DockerMetadata, type SamFunction } from './sam-functions.js';
+export {
+  evaluate,
+  mapping,
+  resolveDynamicReferences,
+  templateReferences,
+  TemplateError,
+  type EvaluationContext,
+  type TemplateReference,
+} from './intrinsics.js';

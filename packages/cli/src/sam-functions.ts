@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { intrinsic, isRecord, type SamTemplate, type TemplateResource, type TemplateValue } from './template.js';
 
 /** An `AWS::Serverless::Function` with `Globals.Function` applied, as far as `check` reads it. */
@@ -11,6 +12,10 @@ export interface SamFunction {
   readonly codeUri: string | undefined;
   /** `ImageConfig.Command` when it is a list of strings. */
   readonly command: readonly string[] | undefined;
+  /** `MemorySize` of the function, else of `Globals.Function`, else Lambda's 128; `undefined` when not a number. */
+  readonly memorySizeMb: number | undefined;
+  /** `Timeout` of the function, else of `Globals.Function`, else Lambda's 3; `undefined` when not a number. */
+  readonly timeoutSeconds: number | undefined;
   /** `Metadata.Dockerfile`, `DockerContext`, `DockerBuildTarget`, `DockerBuildArgs`. */
   readonly docker: DockerMetadata | undefined;
   /**
@@ -24,10 +29,14 @@ export interface SamFunction {
 
 /** How SAM builds a function's image. */
 export interface DockerMetadata {
+  /** `Metadata.Dockerfile` (default `Dockerfile`), resolved against the context. */
   readonly dockerfile: string;
+  /** `Metadata.DockerContext`, resolved against the template's directory. */
   readonly context: string;
   readonly target: string | undefined;
   readonly buildArgs: ReadonlyMap<string, string>;
+  /** `Metadata.DockerTag`. */
+  readonly tag: string | undefined;
 }
 
 /** The template's `AWS::Serverless::Function` resources, in template order. */
@@ -49,7 +58,9 @@ export function samFunctions(template: SamTemplate): SamFunction[] {
       handler: stringOrUndefined(property('Handler')),
       codeUri: stringOrUndefined(property('CodeUri')),
       command,
-      docker: packageType === 'Image' ? dockerMetadata(resource.metadata) : undefined,
+      memorySizeMb: numberOrUndefined(property('MemorySize') ?? 128),
+      timeoutSeconds: numberOrUndefined(property('Timeout') ?? 3),
+      docker: packageType === 'Image' ? dockerMetadata(resource.metadata, template.directory) : undefined,
       variables,
       variableOrigin: origin,
     });
@@ -79,21 +90,26 @@ function mergedVariables(
   return { variables, origin };
 }
 
-function dockerMetadata(metadata: Readonly<Record<string, TemplateValue>>): DockerMetadata | undefined {
-  const dockerfile = stringOrUndefined(metadata.Dockerfile) ?? 'Dockerfile';
-  const context = stringOrUndefined(metadata.DockerContext);
-  if (context === undefined) return undefined;
+function dockerMetadata(metadata: Readonly<Record<string, TemplateValue>>, directory: string): DockerMetadata | undefined {
+  const contextPath = stringOrUndefined(metadata.DockerContext);
+  if (contextPath === undefined) return undefined;
+  const context = path.resolve(directory, contextPath);
+  const dockerfile = path.resolve(context, stringOrUndefined(metadata.Dockerfile) ?? 'Dockerfile');
   const buildArgs = new Map<string, string>();
   if (isRecord(metadata.DockerBuildArgs)) {
     for (const [key, value] of Object.entries(metadata.DockerBuildArgs)) {
       if (typeof value === 'string' || typeof value === 'number') buildArgs.set(key, String(value));
     }
   }
-  return { dockerfile, context, target: stringOrUndefined(metadata.DockerBuildTarget), buildArgs };
+  return { dockerfile, context, target: stringOrUndefined(metadata.DockerBuildTarget), buildArgs, tag: stringOrUndefined(metadata.DockerTag) };
 }
 
 function stringOrUndefined(value: TemplateValue): string | undefined {
   return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+function numberOrUndefined(value: TemplateValue): number | undefined {
+  return typeof value === 'number' ? value : undefined;
 }
 
 function stringList(value: TemplateValue): string[] | undefined {

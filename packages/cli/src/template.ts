@@ -19,10 +19,12 @@ export interface TemplateResource {
 
 /** A parsed SAM template: its resources and the names of its parameters (never their values). */
 export interface SamTemplate {
-  /** Absolute path of the template file. */
+  /** Path of the template file (absolute when read by `check`). */
   readonly file: string;
   /** Its directory: `CodeUri`, `DockerContext` and `Dockerfile` are relative to it. */
   readonly directory: string;
+  /** The whole template, short-form tags expanded to their long forms. */
+  readonly document: Readonly<Record<string, TemplateValue>>;
   readonly resources: ReadonlyMap<string, TemplateResource>;
   readonly parameters: ReadonlySet<string>;
   /** `Globals.Function`, or `{}`. */
@@ -40,30 +42,49 @@ const CFN_TAGS: Tags = [
   { tag: '!Condition', resolve: (value: string) => ({ Condition: value }) },
   ...FUNCTIONS.flatMap((name) => [
     // `!GetAtt Resource.Attribute` is the scalar form of `Fn::GetAtt: [Resource, Attribute]`.
-    { tag: `!${name}`, resolve: (value: string) => ({ [`Fn::${name}`]: name === 'GetAtt' ? splitOnce(value) : value }) },
+    { tag: `!${name}`, resolve: (value: string) => ({ [`Fn::${name}`]: name === 'GetAtt' ? getAttParts(value) : value }) },
     { tag: `!${name}`, collection: 'seq' as const, resolve: (node: { toJSON(): unknown }) => ({ [`Fn::${name}`]: node.toJSON() }) },
     { tag: `!${name}`, collection: 'map' as const, resolve: (node: { toJSON(): unknown }) => ({ [`Fn::${name}`]: node.toJSON() }) },
   ]),
 ];
 
-function splitOnce(value: string): string[] {
+/** `Resource.Attribute` as `Fn::GetAtt`'s list: split at the first dot (attributes may have dots). */
+export function getAttParts(value: string): string[] {
   const dot = value.indexOf('.');
   return dot === -1 ? [value] : [value.slice(0, dot), value.slice(dot + 1)];
 }
 
+/** Options of {@link parseTemplate}. */
+export interface TemplateOptions {
+  /**
+   * Refuse a mapping with the same key twice. CloudFormation takes the last one; for a template
+   * of one's own, a duplicate is a mistake worth failing on.
+   */
+  readonly uniqueKeys?: boolean;
+}
+
 /**
- * Reads a SAM template (YAML with CloudFormation's short-form tags, or JSON).
+ * Reads a SAM template file (YAML with CloudFormation's short-form tags, or JSON).
  *
- * @throws {@link CliError} when it cannot be read or parsed; the message gives the position,
- *   never the text around it (a parameter default may be a secret)
+ * @throws {@link CliError} when it cannot be read or parsed (see {@link parseTemplate})
  */
-export async function readTemplate(file: string): Promise<SamTemplate> {
+export async function readTemplate(file: string, options: TemplateOptions = {}): Promise<SamTemplate> {
   const text = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
     throw new CliError(`cannot read the template ${file}: ${error.code ?? 'read error'}`);
   });
+  return parseTemplate(text, file, options);
+}
+
+/**
+ * Parses a SAM template; `file` is named in errors, and its directory is the template's.
+ *
+ * @throws {@link CliError} when it does not parse or has no `Resources`; the message gives the
+ *   position, never the text around it (a parameter default may be a secret)
+ */
+export function parseTemplate(text: string, file: string, options: TemplateOptions = {}): SamTemplate {
   let document: unknown;
   try {
-    document = parse(text, { customTags: CFN_TAGS, prettyErrors: false, uniqueKeys: false });
+    document = parse(text, { customTags: CFN_TAGS, prettyErrors: false, uniqueKeys: options.uniqueKeys ?? false });
   } catch (error) {
     if (error instanceof YAMLParseError) {
       const where = error.linePos?.[0] !== undefined ? ` at line ${error.linePos[0].line}, column ${error.linePos[0].col}` : '';
@@ -86,6 +107,7 @@ export async function readTemplate(file: string): Promise<SamTemplate> {
   return {
     file,
     directory: path.dirname(file),
+    document,
     resources,
     parameters: new Set(isRecord(document.Parameters) ? Object.keys(document.Parameters) : []),
     functionGlobals: globals,
