@@ -8,7 +8,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chmod, cp, mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { contextPaths, destinationOf, lambdaBaseImage, parseDockerfile, type CopyInstruction, type Dockerfile, type DockerStage } from '@custom-runtime/cli';
+import { contextPaths, destinationOf, lambdaBaseImage, parseDockerfile, type CopyInstruction, type Dockerfile, type DockerStage, type SamFunction } from '@custom-runtime/cli';
 
 /** Where a compile stage works: its `/src/<path>` is `<path>` of the repository on the host. */
 export const BUILD_STAGE_ROOT = '/src/';
@@ -30,6 +30,12 @@ export interface AssembledImage {
   readonly cmd: readonly string[];
   /** Destinations left to the host: Node.js copied from a Lambda Node.js stage. */
   readonly hostProvided: readonly string[];
+}
+
+/** The Dockerfile an image function of the template is built from. */
+export function dockerfileOf(fn: SamFunction): string {
+  if (fn.docker === undefined) throw new Error(`${fn.logicalId} is not an image built from this repository (Metadata.DockerContext)`);
+  return fn.docker.dockerfile;
 }
 
 /** Reads and parses a Dockerfile, named relative to `repoRoot` in errors. */

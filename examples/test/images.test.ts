@@ -10,26 +10,26 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startKms, startSecretsManager, type KmsStandIn, type LocalFunction, type SecretsManagerStandIn } from '@custom-runtime/local';
-import { BOOTSTRAP, REPO_ROOT, startBootstrap } from '@custom-runtime/test-support';
-import { assembleImage, compileStagePrograms, readDockerfile, type AssembledImage } from './image.js';
 import {
   evaluate,
-  imageBuildOf,
-  parseTemplate,
+  isRecord,
+  readTemplate,
   resolveDynamicReferences,
-  serverlessFunctions,
+  samFunctions,
   type EvaluationContext,
-  type TemplateFunction,
-} from './template.js';
+  type SamFunction,
+} from '@custom-runtime/cli';
+import { startKms, startSecretsManager, type KmsStandIn, type LocalFunction, type SecretsManagerStandIn } from '@custom-runtime/local';
+import { BOOTSTRAP, REPO_ROOT, startBootstrap } from '@custom-runtime/test-support';
+import { assembleImage, compileStagePrograms, dockerfileOf, readDockerfile, type AssembledImage } from './image.js';
 
 const TEMPLATE = path.join(REPO_ROOT, 'template.yaml');
-const template = parseTemplate(await readFile(TEMPLATE, 'utf8'));
-const functions = serverlessFunctions(template);
+const template = await readTemplate(TEMPLATE, { uniqueKeys: true });
+const functions = samFunctions(template);
 const STACK_NAME = 'custom-runtime-examples';
 
 /** The first 8 hex digits of the SHA-256, as the secrets example reports values. */
@@ -95,7 +95,7 @@ beforeAll(async () => {
   };
 
   for (const fn of functions) {
-    const { dockerfile } = imageBuildOf(fn, REPO_ROOT);
+    const dockerfile = dockerfileOf(fn);
     if (images.has(dockerfile)) continue;
     await compileStagePrograms(await readDockerfile(dockerfile, REPO_ROOT), REPO_ROOT);
     const root = path.join(workDir, path.basename(path.dirname(dockerfile)));
@@ -109,13 +109,13 @@ afterAll(async () => {
   if (workDir !== undefined) await rm(workDir, { recursive: true, force: true });
 });
 
-function imageOf(fn: TemplateFunction): AssembledImage {
-  const image = images.get(imageBuildOf(fn, REPO_ROOT).dockerfile);
+function imageOf(fn: SamFunction): AssembledImage {
+  const image = images.get(dockerfileOf(fn));
   if (image === undefined) throw new Error(`no image assembled for ${fn.logicalId}`);
   return image;
 }
 
-function templateFunction(logicalId: string): TemplateFunction {
+function templateFunction(logicalId: string): SamFunction {
   const fn = functions.find((f) => f.logicalId === logicalId);
   if (fn === undefined) throw new Error(`template.yaml has no function ${logicalId}`);
   return fn;
@@ -129,15 +129,24 @@ interface StartOptions {
 }
 
 /** Starts the function's image on the stand-ins, as Lambda would start it. */
-async function start(fn: TemplateFunction, options: StartOptions = {}): Promise<LocalFunction> {
+async function start(fn: SamFunction, options: StartOptions = {}): Promise<LocalFunction> {
   const image = imageOf(fn);
+  const { ImageConfig: imageConfig } = fn.resource.properties;
+  for (const unsupported of ['EntryPoint', 'WorkingDirectory']) {
+    if (isRecord(imageConfig) && imageConfig[unsupported] !== undefined) throw new Error(`${fn.logicalId}: ImageConfig.${unsupported} is not supported by the example tests`);
+  }
+  if (isRecord(imageConfig) && imageConfig.Command !== undefined && fn.command === undefined) throw new Error(`${fn.logicalId}: ImageConfig.Command must be a list of strings`);
+  const { variables: declared, memorySizeMb, timeoutSeconds } = fn;
+  if (declared === undefined || memorySizeMb === undefined || timeoutSeconds === undefined) {
+    throw new Error(`${fn.logicalId}: Environment.Variables must be a mapping, MemorySize and Timeout numbers`);
+  }
   const env: Record<string, string> = {};
   for (const [name, value] of image.ownEnv) {
     // PATH names /var/lang/bin of the image, whose node the host's stands in for.
     if (name !== 'PATH' && name !== 'LD_LIBRARY_PATH') env[name] = value;
   }
   const where = `${fn.logicalId}.Environment.Variables`;
-  const variables = evaluate(fn.variables, context, where) as Record<string, unknown>;
+  const variables = evaluate(Object.fromEntries(declared), context, where) as Record<string, unknown>;
   for (const [name, value] of Object.entries(variables)) {
     env[name] = resolveDynamicReferences(String(value), (id) => {
       const found = secretsById.get(id);
@@ -154,9 +163,9 @@ async function start(fn: TemplateFunction, options: StartOptions = {}): Promise<
     taskRoot: image.taskRoot,
     handler: options.handler ?? fn.command?.[0] ?? (image.cmd[0] as string),
     functionName: fn.logicalId,
-    memoryMb: fn.memorySizeMb,
+    memoryMb: memorySizeMb,
     region: secretsManager.region,
-    timeoutMs: fn.timeoutSeconds * 1000,
+    timeoutMs: timeoutSeconds * 1000,
     env,
   });
 }
@@ -298,9 +307,9 @@ describe('each function of template.yaml, on its assembled image', () => {
 describe('each image with its own CMD', () => {
   // The function that runs the CMD in the template when there is one; otherwise the first one
   // built from the image, whose variables the CMD then runs with.
-  const byImage = new Map<string, TemplateFunction>();
+  const byImage = new Map<string, SamFunction>();
   for (const fn of functions) {
-    const dockerfile = imageBuildOf(fn, REPO_ROOT).dockerfile;
+    const dockerfile = dockerfileOf(fn);
     if (!byImage.has(dockerfile) || fn.command === undefined) byImage.set(dockerfile, fn);
   }
   for (const [dockerfile, fn] of byImage) {

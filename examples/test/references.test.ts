@@ -3,35 +3,38 @@
  * something that exists: Dockerfiles and build contexts, files copied from the context (and
  * not left out by .dockerignore), stages and the files they produce, workspace packages named
  * by `pnpm --filter`, handlers and config modules in /var/task, logical ids of the template.
- * And the template grants what the config definitions read: every variable declared, every
- * secret reference covered by GetSecretValue, every KMS field by kms:Decrypt.
+ * And `custom-runtime check --strict` passes on the template: it grants what the config
+ * definitions read (every variable declared, every secret reference covered by GetSecretValue,
+ * every KMS field by kms:Decrypt).
  *
  * Needs `pnpm build` (the files the build stages produce are compared with the host's build).
  */
 import { existsSync } from 'node:fs';
 import { access, constants, readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { destinationOf, DockerIgnore, type Dockerfile, type DockerStage } from '@custom-runtime/cli';
-import { inspectConfig, type ConfigDefinition, type FieldMap } from '@custom-runtime/config';
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  destinationOf,
+  DockerIgnore,
+  mapping,
+  readTemplate,
+  runCli,
+  samFunctions,
+  templateReferences,
+  type CheckReport,
+  type Dockerfile,
+  type DockerStage,
+  type SamFunction,
+} from '@custom-runtime/cli';
 import { REPO_ROOT } from '@custom-runtime/test-support';
-import { config as environmentVariablesConfig } from '../environment-variables/src/config.js';
-import { config as secretsConfig } from '../secrets/src/config.js';
-import { BUILD_STAGE_ROOT, compileSteps, hostSource, isNodeStage, planImage, readDockerfile, type PlannedCopy } from './image.js';
-import { imageBuildOf, mapping, parseTemplate, serverlessFunctions, templateReferences, type TemplateFunction } from './template.js';
+import { BUILD_STAGE_ROOT, compileSteps, dockerfileOf, hostSource, isNodeStage, planImage, readDockerfile, type PlannedCopy } from './image.js';
 
 const EXAMPLES = path.join(REPO_ROOT, 'examples');
-const templateText = await readFile(path.join(REPO_ROOT, 'template.yaml'), 'utf8');
-const template = parseTemplate(templateText);
-const functions = serverlessFunctions(template);
-const resources = mapping(template.Resources, 'Resources');
+const TEMPLATE = path.join(REPO_ROOT, 'template.yaml');
+const template = await readTemplate(TEMPLATE, { uniqueKeys: true });
+const functions = samFunctions(template);
+const resources = mapping(template.document.Resources, 'Resources');
 const dockerIgnore = new DockerIgnore(await readFile(path.join(REPO_ROOT, '.dockerignore'), 'utf8'));
-
-/** The config definition each example's handlers use, by example directory. */
-const DEFINITIONS: Readonly<Record<string, ConfigDefinition<FieldMap>>> = {
-  'environment-variables': environmentVariablesConfig,
-  secrets: secretsConfig,
-};
 
 /** Example directories (those with a Dockerfile). */
 async function exampleDirs(): Promise<string[]> {
@@ -45,7 +48,7 @@ function relative(file: string): string {
 
 const dockerfiles = new Map<string, Dockerfile>();
 for (const fn of functions) {
-  const { dockerfile } = imageBuildOf(fn, REPO_ROOT);
+  const dockerfile = dockerfileOf(fn);
   if (!dockerfiles.has(dockerfile) && existsSync(dockerfile)) dockerfiles.set(dockerfile, await readDockerfile(dockerfile, REPO_ROOT));
 }
 
@@ -53,7 +56,11 @@ describe('template.yaml', () => {
   it('builds every function from an existing Dockerfile with the repository root as context', async () => {
     const problems: string[] = [];
     for (const fn of functions) {
-      const build = imageBuildOf(fn, REPO_ROOT);
+      const build = fn.docker;
+      if (build === undefined) {
+        problems.push(`${fn.logicalId}: no Metadata.DockerContext`);
+        continue;
+      }
       if (build.context !== path.resolve(REPO_ROOT)) problems.push(`${fn.logicalId}: DockerContext is ${relative(build.context) || '.'}, the Dockerfiles expect the repository root`);
       if (!(await stat(build.context).catch(() => undefined))?.isDirectory()) problems.push(`${fn.logicalId}: DockerContext ${build.context} is not a directory`);
       if (!existsSync(build.dockerfile)) problems.push(`${fn.logicalId}: Dockerfile ${relative(build.dockerfile)} does not exist`);
@@ -65,13 +72,13 @@ describe('template.yaml', () => {
   });
 
   it('has a function for every example image', async () => {
-    const used = new Set(functions.map((fn) => path.dirname(relative(imageBuildOf(fn, REPO_ROOT).dockerfile))));
+    const used = new Set(functions.map((fn) => path.dirname(relative(dockerfileOf(fn)))));
     expect((await exampleDirs()).map((dir) => `examples/${dir}`).filter((dir) => !used.has(dir))).toEqual([]);
   });
 
   it('refers only to parameters, resources, conditions and pseudo parameters it has', () => {
-    const parameters = Object.keys(mapping(template.Parameters, 'Parameters'));
-    const conditions = Object.keys(mapping(template.Conditions, 'Conditions'));
+    const parameters = Object.keys(mapping(template.document.Parameters, 'Parameters'));
+    const conditions = Object.keys(mapping(template.document.Conditions, 'Conditions'));
     const known = new Set([...parameters, ...Object.keys(resources), 'AWS::AccountId', 'AWS::NotificationARNs', 'AWS::NoValue', 'AWS::Partition', 'AWS::Region', 'AWS::StackId', 'AWS::StackName', 'AWS::URLSuffix']);
     const broken = templateReferences(template).filter((ref) => {
       if (ref.kind === 'Condition') return !conditions.includes(ref.target);
@@ -82,7 +89,7 @@ describe('template.yaml', () => {
   });
 
   it('outputs the name and the ARN of every function', () => {
-    const outputs = mapping(template.Outputs, 'Outputs');
+    const outputs = mapping(template.document.Outputs, 'Outputs');
     for (const fn of functions) {
       expect(mapping(outputs[`${fn.logicalId}Name`], 'output').Value, `${fn.logicalId}Name`).toEqual({ Ref: fn.logicalId });
       expect(mapping(outputs[`${fn.logicalId}Arn`], 'output').Value, `${fn.logicalId}Arn`).toEqual({ 'Fn::GetAtt': [fn.logicalId, 'Arn'] });
@@ -90,7 +97,7 @@ describe('template.yaml', () => {
   });
 
   it('keeps secrets out of the template: the API token is a NoEcho parameter without default', () => {
-    const apiToken = mapping(mapping(template.Parameters, 'Parameters').ApiToken, 'ApiToken');
+    const apiToken = mapping(mapping(template.document.Parameters, 'Parameters').ApiToken, 'ApiToken');
     expect(apiToken).toMatchObject({ Type: 'String', NoEcho: true });
     expect(apiToken.Default).toBeUndefined();
   });
@@ -195,7 +202,7 @@ describe.each([...dockerfiles.entries()].map(([file, parsed]) => ({ name: relati
 describe('handlers in /var/task', () => {
   for (const fn of functions) {
     it(`${fn.logicalId}: its handler and config module are in its image`, async () => {
-      const { dockerfile } = imageBuildOf(fn, REPO_ROOT);
+      const dockerfile = dockerfileOf(fn);
       const parsed = dockerfiles.get(dockerfile);
       if (parsed === undefined) throw new Error(`${relative(dockerfile)} was not read`);
       const plan = await planImage(parsed, REPO_ROOT);
@@ -204,7 +211,7 @@ describe('handlers in /var/task', () => {
       const handler = fn.command?.[0] ?? (cmd?.form === 'exec' ? cmd.args[0] : undefined);
       expect(handler, 'a handler: the CMD (exec form) or ImageConfig.Command').toBeDefined();
       expect(await handlerProblem(handler as string, files, 'handler')).toBeUndefined();
-      const configModule = fn.variables.CUSTOM_RUNTIME_CONFIG;
+      const configModule = fn.variables?.get('CUSTOM_RUNTIME_CONFIG');
       if (configModule !== undefined) expect(await handlerProblem(String(configModule), files, 'CUSTOM_RUNTIME_CONFIG')).toBeUndefined();
     });
   }
@@ -254,65 +261,45 @@ async function workspacePackageNames(): Promise<Set<string>> {
   return names;
 }
 
-// The rules `custom-runtime check` applies, on this repository's own template and definitions.
-describe('template.yaml grants what the config definitions read', () => {
-  const RUNTIME_DEFINED = new Set([
-    'AWS_REGION', 'AWS_DEFAULT_REGION', 'AWS_EXECUTION_ENV', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN',
-    'LAMBDA_TASK_ROOT', 'LAMBDA_RUNTIME_DIR', '_HANDLER', '_X_AMZN_TRACE_ID', 'TZ', 'LANG', 'PATH', 'LD_LIBRARY_PATH',
-  ]);
-  const runtimeDefined = (name: string): boolean => RUNTIME_DEFINED.has(name) || name.startsWith('AWS_LAMBDA_');
+// What CI runs on our own template: the rules are those of `custom-runtime check`, not a copy.
+describe('custom-runtime check --strict on template.yaml', () => {
+  let run: { code: number; stdout: string; stderr: string; report: CheckReport };
+  beforeAll(async () => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const io = { stdout: (text: string) => out.push(text), stderr: (text: string) => err.push(text), readStdin: async () => undefined, confirm: async () => undefined, env: {}, cwd: REPO_ROOT };
+    const code = await runCli(['check', '--strict', '--json', '--template', TEMPLATE], io);
+    run = { code, stdout: out.join(''), stderr: err.join(''), report: JSON.parse(out.join('')) as CheckReport };
+  }, 60_000);
 
-  it('has a definition listed here for every example that has src/config.ts', async () => {
+  /** Whether the function's example has a config definition (src/config.ts). */
+  const hasConfig = (fn: SamFunction): boolean => existsSync(path.join(path.dirname(dockerfileOf(fn)), 'src/config.ts'));
+  const findingsOf = (fn: SamFunction): CheckReport['findings'] => run.report.findings.filter((f) => f.function === fn.logicalId);
+
+  it('passes: no error, no warning (exit 0)', () => {
+    expect(run.stderr).toBe('');
+    expect(run.code, run.stdout).toBe(0);
+    expect(run.report).toMatchObject({ ok: true, strict: true, counts: { error: 0, warning: 0 } });
+  });
+
+  it('checks the definition of every example that has src/config.ts', async () => {
     const withConfig = (await exampleDirs()).filter((dir) => existsSync(path.join(EXAMPLES, dir, 'src/config.ts')));
-    expect(withConfig.sort()).toEqual(Object.keys(DEFINITIONS).sort());
+    const checked = new Set(
+      functions.filter((fn) => run.report.functions.find((f) => f.logicalId === fn.logicalId)?.definitions.length).map((fn) => path.basename(path.dirname(dockerfileOf(fn)))),
+    );
+    expect(withConfig.filter((dir) => !checked.has(dir))).toEqual([]);
   });
 
   for (const fn of functions) {
-    const example = path.basename(path.dirname(imageBuildOf(fn, REPO_ROOT).dockerfile));
-    const definition = DEFINITIONS[example];
-    if (definition === undefined) continue;
-
-    it(`${fn.logicalId} (${example}): variables declared, secrets and keys granted`, () => {
-      const problems: string[] = [];
-      const policies = policyTemplates(fn);
-      for (const field of inspectConfig(definition)) {
-        for (const source of field.sources) {
-          const variable = source.kind === 'env' ? source.name : source.kind === 'payload' ? undefined : source.envName;
-          if (variable === undefined || runtimeDefined(variable)) continue;
-          if (!(variable in fn.variables)) problems.push(`${field.key}: ${variable} is not in Environment.Variables`);
-          if (source.kind === 'secretsmanager') {
-            const value = fn.variables[variable];
-            const ref = typeof value === 'object' && value !== null ? (value as { Ref?: unknown }).Ref : undefined;
-            if (typeof ref !== 'string' || mapping(resources[ref], ref).Type !== 'AWS::SecretsManager::Secret') {
-              problems.push(`${field.key}: ${variable} should be !Ref of an AWS::SecretsManager::Secret`);
-            } else if (!policies.some((p) => p.name === 'AWSSecretsManagerGetSecretValuePolicy' && JSON.stringify(p.value) === JSON.stringify({ SecretArn: { Ref: ref } }))) {
-              problems.push(`${field.key}: no AWSSecretsManagerGetSecretValuePolicy for ${ref}`);
-            }
-            if (!grantsBatchGet(fn)) problems.push(`${field.key}: no statement allows secretsmanager:BatchGetSecretValue`);
-          }
-          if (source.kind === 'kms' && !policies.some((p) => p.name === 'KMSDecryptPolicy')) problems.push(`${field.key}: no KMSDecryptPolicy`);
-        }
-      }
-      expect(problems).toEqual([]);
-    });
+    if (hasConfig(fn)) {
+      it(`${fn.logicalId}: variables declared, secrets and keys granted for its config definition`, () => {
+        expect(run.report.functions.find((f) => f.logicalId === fn.logicalId)?.definitions).toEqual(['config']);
+        expect(findingsOf(fn)).toEqual([]);
+      });
+    } else {
+      it(`${fn.logicalId}: no config definition, nothing else to report`, () => {
+        expect(findingsOf(fn).map((f) => `${f.level} ${f.code}`)).toEqual(['info no-definition']);
+      });
+    }
   }
 });
-
-/** The SAM policy templates of a function: `{ Name: { params } }` entries. */
-function policyTemplates(fn: TemplateFunction): Array<{ name: string; value: unknown }> {
-  return fn.policies.flatMap((policy) => {
-    if (typeof policy !== 'object' || policy === null || 'Statement' in policy) return [];
-    return Object.entries(policy).map(([name, value]) => ({ name, value }));
-  });
-}
-
-/** Whether an inline statement allows BatchGetSecretValue (its resource is always "*"). */
-function grantsBatchGet(fn: TemplateFunction): boolean {
-  return fn.policies.some((policy) => {
-    const statements = typeof policy === 'object' && policy !== null ? (policy as { Statement?: unknown }).Statement : undefined;
-    return Array.isArray(statements) && statements.some((s: { Effect?: unknown; Action?: unknown; Resource?: unknown }) => {
-      const actions = Array.isArray(s.Action) ? s.Action : [s.Action];
-      return s.Effect === 'Allow' && actions.includes('secretsmanager:BatchGetSecretValue') && s.Resource === '*';
-    });
-  });
-}
