@@ -17,6 +17,8 @@ import {
   destinationOf,
   DockerIgnore,
   mapping,
+  MODULE_EXTENSIONS,
+  moduleHandler,
   readTemplate,
   runCli,
   samFunctions,
@@ -241,11 +243,10 @@ async function handlerProblem(handler: string, files: ReadonlyMap<string, string
     const isExecutable = await access(executable, constants.X_OK).then(() => true, () => false);
     return isExecutable ? undefined : `${what} ${handler}: ${relative(executable)} is not executable (COPY keeps the mode: chmod 755 it in git)`;
   }
-  const match = /^(.*?)([^/.]+)\.(.+)$/.exec(handler);
-  if (match === null) return `${what} ${handler}: no such executable in /var/task, and not module.export`;
-  const base = `/var/task/${match[1]}${match[2]}`;
-  const found = ['', '.js', '.mjs', '.cjs'].find((ext) => files.has(base + ext));
-  return found === undefined ? `${what} ${handler}: none of ${base}{,.js,.mjs,.cjs} is in the image` : undefined;
+  const named = moduleHandler(handler, '/var/task');
+  if (named === undefined) return `${what} ${handler}: no such executable in /var/task, and not module.export`;
+  const found = MODULE_EXTENSIONS.find((ext) => files.has(named.module + ext));
+  return found === undefined ? `${what} ${handler}: none of ${named.module}{${MODULE_EXTENSIONS.join(',')}} is in the image` : undefined;
 }
 
 async function workspacePackageNames(): Promise<Set<string>> {

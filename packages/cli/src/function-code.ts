@@ -33,9 +33,21 @@ export type ModuleLookup =
   | { readonly found: true; readonly file: string; readonly exportPath: string }
   | { readonly found: false; readonly message: string };
 
-// The bootstrap's order (packages/runtime handler-loader): exact name, .js, .mjs, .cjs.
-const EXTENSIONS = ['', '.js', '.mjs', '.cjs'];
+/** The extensions the bootstrap tries for a handler's module, in its order (packages/runtime handler-loader). */
+export const MODULE_EXTENSIONS: readonly string[] = ['', '.js', '.mjs', '.cjs'];
 const JS_FILE = /\.[cm]?js$/;
+
+/**
+ * `_HANDLER` read as the bootstrap reads `path/module.export`: the module's path in the task
+ * root without extension, and the export path (`handlers.get` for nested exports). `undefined`
+ * when it is not of that form or leaves the task root.
+ */
+export function moduleHandler(handler: string, taskRoot: string): { readonly module: string; readonly exportPath: string } | undefined {
+  const base = path.posix.basename(handler);
+  const dot = base.indexOf('.');
+  if (dot <= 0 || dot === base.length - 1 || handler.includes('..')) return undefined;
+  return { module: path.posix.resolve(taskRoot || '/', path.posix.dirname(handler), base.slice(0, dot)), exportPath: base.slice(dot + 1) };
+}
 
 /**
  * Finds a function's code: for `PackageType: Image`, its Dockerfile (`Metadata.Dockerfile` in
@@ -104,16 +116,13 @@ function lookupModule(
   where: string,
   directory: string,
 ): ModuleLookup {
-  const base = path.posix.basename(spec);
-  const dot = base.indexOf('.');
-  if (dot <= 0 || dot === base.length - 1 || spec.includes('..')) {
-    return { found: false, message: `'${spec}' is not a handler of the form path/module.export` };
-  }
-  const modulePath = path.posix.resolve(taskRoot || '/', path.posix.dirname(spec), base.slice(0, dot));
+  const named = moduleHandler(spec, taskRoot);
+  if (named === undefined) return { found: false, message: `'${spec}' is not a handler of the form path/module.export` };
+  const modulePath = named.module;
   const tried: string[] = [];
-  for (const extension of EXTENSIONS) {
+  for (const extension of MODULE_EXTENSIONS) {
     for (const candidate of locate(modulePath + extension)) {
-      if (isFile(candidate)) return { found: true, file: candidate, exportPath: base.slice(dot + 1) };
+      if (isFile(candidate)) return { found: true, file: candidate, exportPath: named.exportPath };
       if (extension !== '') tried.push(relative(directory, candidate));
     }
   }

@@ -25,6 +25,7 @@ export { contextPaths, destinationOf, ImageLayout, layoutOf, type StageLayout } 
 export { DockerIgnore, globRegExp } from './dockerignore.js';
 export { isRecord, parseTemplate, readTemplate, type SamTemplate, type TemplateOptions, type TemplateResource, type TemplateValue } from './template.js';
 export { samFunctions, type DockerMetadata, type SamFunction } from './sam-functions.js';
+export { moduleHandler, MODULE_EXTENSIONS } from './function-code.js';
 export {
   evaluate,
   mapping,
