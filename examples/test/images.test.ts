@@ -131,6 +131,7 @@ interface StartOptions {
 /** Starts the function's image on the stand-ins, as Lambda would start it. */
 async function start(fn: SamFunction, options: StartOptions = {}): Promise<LocalFunction> {
   const image = imageOf(fn);
+  // What the template may say that this harness does not simulate is refused, not ignored.
   const { ImageConfig: imageConfig } = fn.resource.properties;
   for (const unsupported of ['EntryPoint', 'WorkingDirectory']) {
     if (isRecord(imageConfig) && imageConfig[unsupported] !== undefined) throw new Error(`${fn.logicalId}: ImageConfig.${unsupported} is not supported by the example tests`);

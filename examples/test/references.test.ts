@@ -24,6 +24,7 @@ import {
   samFunctions,
   templateReferences,
   type CheckReport,
+  type CommandIo,
   type Dockerfile,
   type DockerStage,
   type SamFunction,
@@ -268,13 +269,21 @@ describe('custom-runtime check --strict on template.yaml', () => {
   beforeAll(async () => {
     const out: string[] = [];
     const err: string[] = [];
-    const io = { stdout: (text: string) => out.push(text), stderr: (text: string) => err.push(text), readStdin: async () => undefined, confirm: async () => undefined, env: {}, cwd: REPO_ROOT };
+    const io: CommandIo = {
+      stdout: (text) => out.push(text),
+      stderr: (text) => err.push(text),
+      readStdin: async () => undefined,
+      confirm: async () => undefined,
+      env: {},
+      cwd: REPO_ROOT,
+    };
     const code = await runCli(['check', '--strict', '--json', '--template', TEMPLATE], io);
     run = { code, stdout: out.join(''), stderr: err.join(''), report: JSON.parse(out.join('')) as CheckReport };
   }, 60_000);
 
   /** Whether the function's example has a config definition (src/config.ts). */
   const hasConfig = (fn: SamFunction): boolean => existsSync(path.join(path.dirname(dockerfileOf(fn)), 'src/config.ts'));
+  const checkedOf = (fn: SamFunction): CheckReport['functions'][number] | undefined => run.report.functions.find((f) => f.logicalId === fn.logicalId);
   const findingsOf = (fn: SamFunction): CheckReport['findings'] => run.report.findings.filter((f) => f.function === fn.logicalId);
 
   it('passes: no error, no warning (exit 0)', () => {
@@ -285,16 +294,14 @@ describe('custom-runtime check --strict on template.yaml', () => {
 
   it('checks the definition of every example that has src/config.ts', async () => {
     const withConfig = (await exampleDirs()).filter((dir) => existsSync(path.join(EXAMPLES, dir, 'src/config.ts')));
-    const checked = new Set(
-      functions.filter((fn) => run.report.functions.find((f) => f.logicalId === fn.logicalId)?.definitions.length).map((fn) => path.basename(path.dirname(dockerfileOf(fn)))),
-    );
-    expect(withConfig.filter((dir) => !checked.has(dir))).toEqual([]);
+    const checked = functions.filter((fn) => (checkedOf(fn)?.definitions.length ?? 0) > 0).map((fn) => path.basename(path.dirname(dockerfileOf(fn))));
+    expect(withConfig.filter((dir) => !checked.includes(dir))).toEqual([]);
   });
 
   for (const fn of functions) {
     if (hasConfig(fn)) {
       it(`${fn.logicalId}: variables declared, secrets and keys granted for its config definition`, () => {
-        expect(run.report.functions.find((f) => f.logicalId === fn.logicalId)?.definitions).toEqual(['config']);
+        expect(checkedOf(fn)?.definitions).toEqual(['config']);
         expect(findingsOf(fn)).toEqual([]);
       });
     } else {

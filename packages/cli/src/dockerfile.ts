@@ -389,8 +389,13 @@ export function commandWords(command: CommandForm | undefined): readonly string[
  * stage (the one Docker uses). `undefined` when there is none or it cannot be read.
  */
 export function handlerFromDockerfile(text: string): string | undefined {
+  return commandWords(readLeniently(text)?.finalStage.cmd)?.[0];
+}
+
+/** {@link parseDockerfile} with {@link ParseOptions.lenient}; `undefined` for a file without `FROM`. */
+export function readLeniently(text: string, options: Omit<ParseOptions, 'lenient'> = {}): Dockerfile | undefined {
   try {
-    return commandWords(parseDockerfile(text, { lenient: true }).finalStage.cmd)?.[0];
+    return parseDockerfile(text, { ...options, lenient: true });
   } catch (error) {
     if (error instanceof DockerfileError) return undefined;
     throw error;

@@ -33,7 +33,7 @@ export type ModuleLookup =
   | { readonly found: true; readonly file: string; readonly exportPath: string }
   | { readonly found: false; readonly message: string };
 
-/** The extensions the bootstrap tries for a handler's module, in its order (packages/runtime handler-loader). */
+/** The extensions the bootstrap tries for a handler's module, in its order (its handler-loader). */
 export const MODULE_EXTENSIONS: readonly string[] = ['', '.js', '.mjs', '.cjs'];
 const JS_FILE = /\.[cm]?js$/;
 

@@ -1,11 +1,11 @@
 import path from 'node:path';
 import { globRegExp } from './dockerignore.js';
-import { commandWords, DockerfileError, parseDockerfile, type CopyInstruction, type Dockerfile, type DockerStage } from './dockerfile.js';
+import { commandWords, readLeniently, type CopyInstruction, type Dockerfile, type DockerStage } from './dockerfile.js';
 
 /** The stage an image is built from, as `check` reads it. */
 export interface StageLayout {
   readonly stage: DockerStage;
-  /** `ENV` in effect: the stage's, those it inherits, and a Lambda base image's (values are never printed). */
+  /** `ENV` in effect: the stage's, those it inherits and a Lambda base image's (never printed). */
   readonly env: ReadonlyMap<string, string>;
   /** The words of the `CMD` in effect ({@link commandWords}). */
   readonly command: readonly string[] | undefined;
@@ -19,19 +19,14 @@ export interface StageLayout {
  * @returns `undefined` when the file has no stage or no such target
  */
 export function layoutOf(text: string, target: string | undefined, buildArgs: ReadonlyMap<string, string>): ImageLayout | undefined {
-  let dockerfile: Dockerfile;
-  try {
-    dockerfile = parseDockerfile(text, { buildArgs, lenient: true });
-  } catch (error) {
-    if (error instanceof DockerfileError) return undefined;
-    throw error;
-  }
-  const stage = target === undefined ? dockerfile.finalStage : dockerfile.stages.find((s) => s.name === target.toLowerCase());
-  return stage === undefined ? undefined : new ImageLayout(dockerfile, stage);
+  const dockerfile = readLeniently(text, { buildArgs });
+  const stage = target === undefined ? dockerfile?.finalStage : dockerfile?.stages.find((s) => s.name === target.toLowerCase());
+  return dockerfile === undefined || stage === undefined ? undefined : new ImageLayout(dockerfile, stage);
 }
 
 /** The built stage of an image, and where its files come from. */
 export class ImageLayout {
+  /** The Dockerfile the stage belongs to. */
   readonly dockerfile: Dockerfile;
   /** The stage that is the image. */
   readonly final: StageLayout;

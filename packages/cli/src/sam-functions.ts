@@ -12,9 +12,9 @@ export interface SamFunction {
   readonly codeUri: string | undefined;
   /** `ImageConfig.Command` when it is a list of strings. */
   readonly command: readonly string[] | undefined;
-  /** `MemorySize` of the function, else of `Globals.Function`, else Lambda's 128; `undefined` when not a number. */
+  /** `MemorySize` (the function's, else Globals', else Lambda's 128); `undefined` if not a number. */
   readonly memorySizeMb: number | undefined;
-  /** `Timeout` of the function, else of `Globals.Function`, else Lambda's 3; `undefined` when not a number. */
+  /** `Timeout` (the function's, else Globals', else Lambda's 3); `undefined` if not a number. */
   readonly timeoutSeconds: number | undefined;
   /** `Metadata.Dockerfile`, `DockerContext`, `DockerBuildTarget`, `DockerBuildArgs`. */
   readonly docker: DockerMetadata | undefined;
