@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { StringDecoder } from 'node:string_decoder';
 import { CommandFailed, type CommandFailureReason } from './errors.js';
 import { logger } from './logging.js';
@@ -177,7 +177,7 @@ function failed(
  * Failures (exit code ≠ 0, death by signal, timeout, output too large, cannot start) are
  * `{ ok: false, error: CommandFailed }` (header `Function.CommandFailed`).
  */
-export function runCommand(
+export async function runCommand(
   command: CommandTarget,
   invocation: CommandInvocation,
   options: RunCommandOptions = {},
@@ -189,9 +189,11 @@ export function runCommand(
   const nothing = { exitCode: null, signal: null, stderrTail: '' };
 
   const remaining = invocation.deadlineMs - Date.now();
-  if (Number.isFinite(remaining) && remaining <= 0) return Promise.resolve(failed(path, 'timeout', '', nothing));
-  if (options.signal?.aborted === true) return Promise.resolve(failed(path, 'aborted', '', nothing));
+  if (Number.isFinite(remaining) && remaining <= 0) return failed(path, 'timeout', '', nothing);
+  if (options.signal?.aborted === true) return failed(path, 'aborted', '', nothing);
 
+  // Loaded on first use: a module handler never pays for child_process before its first /next.
+  const { spawn } = await import('node:child_process');
   let child: ChildProcess;
   try {
     child = spawn(path, [], {
@@ -202,7 +204,7 @@ export function runCommand(
     });
   } catch (err) {
     // Synchronous refusals: a NUL byte in the environment, a bad cwd type…
-    return Promise.resolve(failed(path, 'spawn', (err as Error).message, { ...nothing, cause: err }));
+    return failed(path, 'spawn', (err as Error).message, { ...nothing, cause: err });
   }
 
   return new Promise<CommandOutcome>((resolve) => {

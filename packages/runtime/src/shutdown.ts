@@ -1,4 +1,4 @@
-import http from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
 import { getHost, type ShutdownHook } from './host.js';
 
 /** Lambda gives the runtime 500 ms between SIGTERM and SIGKILL; keep a margin for exit. */
@@ -16,14 +16,16 @@ export function onShutdown(hook: ShutdownHook): void {
   getHost().shutdownHooks.push(hook);
 }
 
-function extensionRequest(
+async function extensionRequest(
   address: string,
   method: string,
   path: string,
   headers: Record<string, string>,
   body?: string,
-): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+): Promise<{ status: number; headers: IncomingHttpHeaders; body: string }> {
   const [host, port] = splitAddress(address);
+  // Loaded only when a handler registered shutdown hooks: not on every cold start.
+  const http = await import('node:http');
   return new Promise((resolve, reject) => {
     const req = http.request({ host, port, method, path, headers, agent: false }, (res) => {
       const chunks: Buffer[] = [];
@@ -64,6 +66,7 @@ export async function armShutdownHooks(runtimeApiAddress: string, exit: (code: n
   // The extension must poll for events to count as ready; with no subscriptions this call only
   // returns at shutdown, so its socket must not keep the process alive.
   const [hostName, port] = splitAddress(runtimeApiAddress);
+  const http = await import('node:http');
   const poll = http.request({
     host: hostName,
     port,
