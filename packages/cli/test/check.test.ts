@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../src/cli.js';
 import type { CheckReport } from '../src/commands/check.js';
 import { layoutOf } from '../src/image-layout.js';
-import type { CommandIo } from '../src/io.js';
+import { captureIo } from './capture-io.js';
 import { literal, matchPattern, token, type Pattern } from '../src/patterns.js';
 import { secretArnForName } from '../src/template-patterns.js';
 
@@ -21,18 +21,9 @@ interface Run {
 }
 
 async function check(args: readonly string[], cwd = FIXTURES): Promise<Run> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: CommandIo = {
-    stdout: (text) => out.push(text),
-    stderr: (text) => err.push(text),
-    readStdin: async () => undefined,
-    confirm: async () => undefined,
-    env: {},
-    cwd,
-  };
-  const code = await runCli(['check', ...args], io);
-  return { code, stdout: out.join(''), stderr: err.join('') };
+  const captured = captureIo({ cwd });
+  const code = await runCli(['check', ...args], captured.io);
+  return { code, stdout: captured.stdout(), stderr: captured.stderr() };
 }
 
 async function report(template: string, ...flags: string[]): Promise<{ code: number; report: CheckReport }> {

@@ -4,23 +4,9 @@ import { fileURLToPath } from 'node:url';
 import { startLambdaControlPlane } from '@custom-runtime/local';
 import { describe, expect, it } from 'vitest';
 import { runCli, usage } from '../src/cli.js';
-import type { CommandIo } from '../src/io.js';
+import { captureIo as capture } from './capture-io.js';
 
 const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
-
-function capture(): { io: CommandIo; stdout(): string; stderr(): string } {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: CommandIo = {
-    stdout: (text) => out.push(text),
-    stderr: (text) => err.push(text),
-    readStdin: async () => undefined,
-    confirm: async () => undefined,
-    env: {},
-    cwd: process.cwd(),
-  };
-  return { io, stdout: () => out.join(''), stderr: () => err.join('') };
-}
 
 interface Exit {
   readonly code: number | null;

@@ -17,6 +17,7 @@ import { envSet } from '../src/commands/env-set.js';
 import { diffEnvironment, formatDiff } from '../src/diff.js';
 import { environmentKeyProblem } from '../src/env-keys.js';
 import type { CommandIo } from '../src/io.js';
+import { captureIo, type CapturedIo as Captured } from './capture-io.js';
 import { redactValues } from '../src/redact.js';
 
 const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
@@ -35,28 +36,7 @@ function secretValue(): string {
   return value;
 }
 
-interface Captured {
-  readonly io: CommandIo;
-  /** Everything written to stdout. */
-  stdout(): string;
-  /** Everything written to stderr. */
-  stderr(): string;
-}
-
-function capture(overrides: Partial<CommandIo> = {}): Captured {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: CommandIo = {
-    stdout: (text) => out.push(text),
-    stderr: (text) => err.push(text),
-    readStdin: async () => undefined,
-    confirm: async () => undefined,
-    env: {},
-    cwd: workDir,
-    ...overrides,
-  };
-  return { io, stdout: () => out.join(''), stderr: () => err.join('') };
-}
+const capture = (overrides: Partial<CommandIo> = {}): Captured => captureIo({ cwd: workDir, ...overrides });
 
 /** Fails if any 6-character piece of any value shows up in the output. */
 function expectNoValues(output: string, values: readonly string[]): void {

@@ -7,7 +7,7 @@ import { defaultBootstrapPath } from '../src/bootstrap-path.js';
 import { runCli } from '../src/cli.js';
 import type { InvokeReport } from '../src/commands/invoke.js';
 import { handlerFromDockerfile } from '../src/dockerfile.js';
-import type { CommandIo } from '../src/io.js';
+import { captureIo, type CapturedIo as Captured } from './capture-io.js';
 
 const TASK_ROOT = fileURLToPath(new URL('./fixtures/task', import.meta.url));
 /** The Runtime API fixture of @custom-runtime/local: it answers by each event's `action`. */
@@ -16,25 +16,7 @@ const emptyRoot = mkdtempSync(join(tmpdir(), 'cli-invoke-'));
 
 afterAll(() => rmSync(emptyRoot, { recursive: true, force: true }));
 
-interface Captured {
-  readonly io: CommandIo;
-  stdout(): string;
-  stderr(): string;
-}
-
-function capture(stdin?: string): Captured {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: CommandIo = {
-    stdout: (text) => out.push(text),
-    stderr: (text) => err.push(text),
-    readStdin: async () => stdin,
-    confirm: async () => undefined,
-    env: {},
-    cwd: TASK_ROOT,
-  };
-  return { io, stdout: () => out.join(''), stderr: () => err.join('') };
-}
+const capture = (stdin?: string): Captured => captureIo({ readStdin: async () => stdin, cwd: TASK_ROOT });
 
 async function invoke(argv: readonly string[], stdin?: string): Promise<Captured & { status: number }> {
   const captured = capture(stdin);
