@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { RecordingServer, type MutableCall } from './recording-server.js';
 
 /** A JSON value as it travels in an AWS JSON 1.1 request or response body. */
 export type JsonValue = string | number | boolean | null | JsonValue[] | JsonObject;
@@ -117,13 +117,6 @@ const SENSITIVE_MEMBERS = new Set(['SecretString', 'SecretBinary', 'Plaintext'])
 
 const JSON_CONTENT_TYPE = 'application/x-amz-json-1.1';
 
-interface MutableCall {
-  operation: string;
-  input: JsonObject;
-  at: number;
-  errorCode: string | undefined;
-}
-
 interface PendingFault {
   readonly operation: string | undefined;
   readonly kind: FaultKind;
@@ -137,13 +130,11 @@ interface PendingFault {
 export abstract class AwsJsonServer implements AwsJsonStandIn {
   readonly #service: AwsJsonServiceOptions;
   readonly #operations = new Map<string, OperationHandler>();
-  readonly #calls: MutableCall[] = [];
+  readonly #http = new RecordingServer((req, res) => this.#handle(req, res));
   readonly #faults: PendingFault[] = [];
   readonly #denied = new Set<string>();
   readonly #timers = new Set<NodeJS.Timeout>();
   #latencyMs = 0;
-  #server: Server | undefined;
-  #url: string | undefined;
 
   /** @param service - Target prefix, IAM prefix and fault codes of the service. */
   protected constructor(service: AwsJsonServiceOptions) {
@@ -156,42 +147,28 @@ export abstract class AwsJsonServer implements AwsJsonStandIn {
   }
 
   /** Binds to 127.0.0.1 on a free port. */
-  async listen(): Promise<void> {
-    const server = createServer((req, res) => {
-      void this.#handle(req, res);
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    const { port } = server.address() as AddressInfo;
-    this.#server = server;
-    this.#url = `http://127.0.0.1:${port}`;
+  listen(): Promise<void> {
+    return this.#http.listen();
   }
 
   /** {@inheritDoc AwsJsonStandIn.url} */
   get url(): string {
-    if (this.#url === undefined) throw new Error('stand-in is not listening');
-    return this.#url;
+    return this.#http.url;
   }
 
   /** {@inheritDoc AwsJsonStandIn.calls} */
   get calls(): readonly RecordedCall[] {
-    return this.#calls.map((call) => ({ ...call }));
+    return this.#http.calls;
   }
 
   /** {@inheritDoc AwsJsonStandIn.callCount} */
   callCount(operation?: string): number {
-    if (operation === undefined) return this.#calls.length;
-    return this.#calls.filter((call) => call.operation === operation).length;
+    return this.#http.callCount(operation);
   }
 
   /** {@inheritDoc AwsJsonStandIn.resetCalls} */
   resetCalls(): void {
-    this.#calls.length = 0;
+    this.#http.resetCalls();
   }
 
   /** {@inheritDoc AwsJsonStandIn.setLatency} */
@@ -224,15 +201,9 @@ export abstract class AwsJsonServer implements AwsJsonStandIn {
 
   /** {@inheritDoc AwsJsonStandIn.close} */
   async close(): Promise<void> {
-    const server = this.#server;
-    if (server === undefined) return;
-    this.#server = undefined;
     for (const timer of this.#timers) clearTimeout(timer);
     this.#timers.clear();
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    // The SDK keeps sockets alive; without this close() would wait for them to time out.
-    server.closeAllConnections();
-    await closed;
+    await this.#http.close();
   }
 
   /** The `AccessDeniedException` a real service answers when IAM denies `operation` on `resource`. */
@@ -261,8 +232,7 @@ export abstract class AwsJsonServer implements AwsJsonStandIn {
       } catch (error) {
         parseError = error instanceof AwsServiceError ? error : new AwsServiceError('SerializationException', 'Malformed JSON');
       }
-      call = { operation, input: redact(input), at: Date.now(), errorCode: undefined };
-      this.#calls.push(call);
+      call = this.#http.record(operation, redact(input));
 
       const accessKeyId = checkAuthorization(req);
       if (this.#latencyMs > 0) await this.#sleep(this.#latencyMs);

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { once } from 'node:events';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { RecordingServer, type MutableCall } from './recording-server.js';
 import {
   AwsServiceError,
   isJsonObject,
@@ -180,21 +179,13 @@ interface LambdaFunction {
   updateCount: number;
 }
 
-interface MutableCall {
-  operation: string;
-  input: JsonObject;
-  at: number;
-  errorCode: string | undefined;
-}
 
 class LambdaControlPlane implements LambdaControlPlaneStandIn {
   readonly region: string;
   readonly accountId: string;
   readonly #settleMs: number;
   readonly #functions = new Map<string, LambdaFunction>();
-  readonly #calls: MutableCall[] = [];
-  #server: Server | undefined;
-  #url: string | undefined;
+  readonly #http = new RecordingServer((req, res) => this.#handle(req, res));
 
   constructor(region: string, accountId: string, settleMs: number) {
     this.region = region;
@@ -202,29 +193,24 @@ class LambdaControlPlane implements LambdaControlPlaneStandIn {
     this.#settleMs = settleMs;
   }
 
-  async listen(): Promise<void> {
-    const server = createServer((req, res) => void this.#handle(req, res));
-    // once() rejects if 'error' comes first.
-    await once(server.listen(0, '127.0.0.1'), 'listening');
-    this.#server = server;
-    this.#url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  listen(): Promise<void> {
+    return this.#http.listen();
   }
 
   get url(): string {
-    if (this.#url === undefined) throw new Error('stand-in is not listening');
-    return this.#url;
+    return this.#http.url;
   }
 
   get calls(): readonly RecordedCall[] {
-    return this.#calls.map((call) => ({ ...call }));
+    return this.#http.calls;
   }
 
   callCount(operation?: string): number {
-    return operation === undefined ? this.#calls.length : this.#calls.filter((call) => call.operation === operation).length;
+    return this.#http.callCount(operation);
   }
 
   resetCalls(): void {
-    this.#calls.length = 0;
+    this.#http.resetCalls();
   }
 
   createFunction(name: string, spec: LambdaFunctionSpec = {}): CreatedLambdaFunction {
@@ -280,14 +266,8 @@ class LambdaControlPlane implements LambdaControlPlaneStandIn {
     return fn.revisionId;
   }
 
-  async close(): Promise<void> {
-    const server = this.#server;
-    if (server === undefined) return;
-    this.#server = undefined;
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    // The SDK keeps sockets alive; without this close() would wait for them to time out.
-    server.closeAllConnections();
-    await closed;
+  close(): Promise<void> {
+    return this.#http.close();
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -303,8 +283,7 @@ class LambdaControlPlane implements LambdaControlPlaneStandIn {
       const functionId = decodeURIComponent(match[1]!);
       const qualifier = url.searchParams.get('Qualifier') ?? undefined;
       const input: JsonObject = { FunctionName: functionId, ...(qualifier === undefined ? {} : { Qualifier: qualifier }), ...body };
-      call = { operation, input: redactVariables(input), at: Date.now(), errorCode: undefined };
-      this.#calls.push(call);
+      call = this.#http.record(operation, redactVariables(input));
       requireSignature(req);
       const fn = this.#resolve(functionId, qualifier);
       if (operation === UPDATE_CONFIGURATION) this.#update(fn, body);
