@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { clearConfigCache, ConfigError, defineConfig, env, getConfig, kms, secret, TTL_ENV } from '../src/index.js';
-import { captureLogger, setEnv, startStandIns, type StandIns } from './helpers.js';
+import { captureLogger, freezeDate, later, setEnv, startStandIns, type StandIns } from './helpers.js';
 
 let aws: StandIns;
 let restore: () => void = () => {};
@@ -12,12 +12,7 @@ beforeAll(async () => {
 });
 afterAll(() => aws.close());
 beforeEach(() => {
-  // Only Date is faked (frozen at the real time): sockets and the SDK's retry timers stay real.
-  // Moves stay under 5 minutes around error responses, past which the SDK corrects clock skew
-  // by retrying on its own.
-  const now = Date.now();
-  vi.useFakeTimers({ toFake: ['Date'] });
-  vi.setSystemTime(now);
+  freezeDate();
   clearConfigCache();
   aws.sm.resetCalls();
   aws.sm.clearFaults();
@@ -27,10 +22,6 @@ afterEach(() => {
   vi.useRealTimers();
   restore();
 });
-
-function later(seconds: number): void {
-  vi.setSystemTime(Date.now() + seconds * 1000);
-}
 
 /** A secret and its env var; returns the secret's name. */
 function makeSecret(envName: string, value: string): string {

@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { clearConfigCache, defineConfig, describeConfig, env, getConfig, payload, secret } from '../src/index.js';
-import { captureLogger, setEnv, startStandIns, type StandIns } from './helpers.js';
+import { captureLogger, freezeDate, later, setEnv, startStandIns, type StandIns } from './helpers.js';
 
 let aws: StandIns;
 let restore: () => void = () => {};
@@ -11,9 +11,7 @@ beforeAll(async () => {
 });
 afterAll(() => aws.close());
 beforeEach(() => {
-  const now = Date.now();
-  vi.useFakeTimers({ toFake: ['Date'] });
-  vi.setSystemTime(now);
+  freezeDate();
   clearConfigCache();
 });
 afterEach(() => {
@@ -49,7 +47,7 @@ describe('describeConfig', () => {
     restore = setEnv({ TABLE_NAME: 'orders', LOG_LEVEL: undefined, API_KEY_SECRET: 'describe/api' });
     const config = definition();
     await getConfig(config);
-    vi.setSystemTime(Date.now() + 4_000);
+    later(4);
     const lines = describeConfig(config).split('\n');
     expect(lines[0]).toBe('config: resolved 4s ago, valid for 56s');
     expect(lines[1]).toMatch(/^ {2}tableName +env TABLE_NAME +resolved from env TABLE_NAME = \[redacted\]$/);
@@ -65,7 +63,7 @@ describe('describeConfig', () => {
     restore = setEnv({ TABLE_NAME: 'orders', API_KEY_SECRET: 'describe/api' });
     const config = definition();
     await getConfig(config);
-    vi.setSystemTime(Date.now() + 61_000);
+    later(61);
     aws.sm.injectFault({ operation: 'BatchGetSecretValue', kind: 'server-error', times: 2 });
     await getConfig(config);
     expect(describeConfig(config)).toMatch(/fetched 61s ago \(stale: refresh failing\)/);

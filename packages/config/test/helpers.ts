@@ -1,3 +1,4 @@
+import { vi } from 'vitest';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { startKms, startSecretsManager, type KmsStandIn, type SecretsManagerStandIn } from '@custom-runtime/local';
 import { clearConfigCache, type ConfigLogger } from '../src/index.js';
@@ -73,4 +74,20 @@ function apply(vars: Record<string, string | undefined>): void {
     if (v === undefined) delete process.env[k];
     else process.env[k] = v;
   }
+}
+
+/**
+ * Freezes `Date` at the real time; sockets and the SDK's retry timers stay real. Keep moves under
+ * 5 minutes around error responses: past that, the SDK corrects clock skew by retrying on its own.
+ * Undo with `vi.useRealTimers()`.
+ */
+export function freezeDate(): void {
+  const now = Date.now();
+  vi.useFakeTimers({ toFake: ['Date'] });
+  vi.setSystemTime(now);
+}
+
+/** Moves the frozen clock forward. */
+export function later(seconds: number): void {
+  vi.setSystemTime(Date.now() + seconds * 1000);
 }
