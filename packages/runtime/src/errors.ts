@@ -84,18 +84,6 @@ export class InitError extends RuntimeError {
   readonly lambdaErrorType: string = 'Runtime.InitError';
 }
 
-/** `Runtime.UncaughtException`: thrown outside any handler's promise chain. */
-export class UncaughtException extends RuntimeError {
-  override readonly name: string = 'Runtime.UncaughtException';
-  readonly lambdaErrorType: string = 'Runtime.UncaughtException';
-}
-
-/** `Runtime.UnhandledPromiseRejection`: a rejection nobody handled. */
-export class UnhandledPromiseRejection extends RuntimeError {
-  override readonly name: string = 'Runtime.UnhandledPromiseRejection';
-  readonly lambdaErrorType: string = 'Runtime.UnhandledPromiseRejection';
-}
-
 /** Why a command handler failed. */
 export type CommandFailureReason = 'exit' | 'signal' | 'timeout' | 'output-too-large' | 'spawn' | 'aborted';
 

@@ -127,7 +127,7 @@ async function dispatch(invocation: Invocation, state: InvocationState, options:
 }
 
 /** Posts an invocation error; the handler's fault never escapes the loop. */
-export async function reportError(client: RuntimeApiClient, invocation: Invocation, err: unknown): Promise<void> {
+async function reportError(client: RuntimeApiClient, invocation: Invocation, err: unknown): Promise<void> {
   const { response, typeHeader } = describeError(err);
   logger.logError('Invoke Error', err);
   report(await client.postError(invocation, response, typeHeader), invocation);
