@@ -27,8 +27,9 @@ export const AFTER_RESTORE_LIMIT_MS = 10_000;
 /** Our own cut-off: short of Lambda's, so the failure is reported with a reason rather than a timeout. */
 const AFTER_RESTORE_BUDGET_MS = 9_000;
 
-/** Error types of the lifecycle, as the official clients send them. */
+/** Init error type of a failed before-snapshot hook or `restore/next`, as the official clients send it. */
 export const BEFORE_SNAPSHOT_ERROR = 'Runtime.BeforeSnapshotError';
+/** Error type posted to `restore/error` when an after-restore step fails, as the official clients send it. */
 export const AFTER_RESTORE_ERROR = 'Runtime.AfterRestoreError';
 
 /** Exit codes of the Python client (`awslambdaric/bootstrap.py`, `on_init_complete`). */

@@ -115,6 +115,21 @@ export const config = {
     expect(fn.runtimeApi.initError).toBeUndefined();
   });
 
+  // Lambda allows 10 s for the restore (the guide's "Troubleshooting SnapStart errors",
+  // SnapStartTimeoutException); the runtime reports a hook still running after 9 s itself.
+  it('reports after-restore hooks that outlast the restore budget as Runtime.AfterRestoreError', { timeout: 30_000 }, async () => {
+    const root = await makeTaskRoot({
+      'app.mjs': lifecycleModule(`onAfterRestore(() => new Promise(() => {}));`),
+    });
+    const fn = await startBootstrap({ taskRoot: root, handler: 'app.handler', snapStart: true });
+    await fn.restore();
+    const restoreError = await fn.runtimeApi.waitForRestoreError();
+    expect(restoreError.errorType).toBe('Runtime.AfterRestoreError');
+    expect(restoreError.error?.errorMessage).toMatch(/after-restore hooks did not finish within 9000 ms \(Lambda allows 10000 ms\)/);
+    expect((await fn.exited).code).toBe(65);
+    expect(paths(fn.runtimeApi.requests)).not.toContain(NEXT);
+  });
+
   it('treats a restore/next the Runtime API refuses as a before-snapshot failure', async () => {
     const root = await makeTaskRoot({ 'app.mjs': lifecycleModule() });
     // A Runtime API without the SnapStart endpoints answers 404.
