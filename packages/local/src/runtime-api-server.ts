@@ -472,11 +472,14 @@ class LocalRuntimeApi implements RuntimeApiServer {
     return this.restoreErrorRecord;
   }
 
-  async waitForRestoreNext(): Promise<void> {
-    await this.waitUntil(() => this.restorePoll !== undefined || this.restoreAnswered || this.initErrorRecord !== undefined);
-    if (this.restorePoll === undefined && !this.restoreAnswered) {
-      throw new Error(`the runtime posted an init error (${this.initErrorRecord?.errorType ?? ''}) instead of waiting on restore/next`);
-    }
+  waitForRestoreNext(): Promise<void> {
+    const ready = this.waitUntil(() => this.restorePoll !== undefined || this.restoreAnswered || this.initErrorRecord !== undefined);
+    return quietly(
+      ready.then(() => {
+        if (this.restorePoll !== undefined || this.restoreAnswered) return;
+        throw new Error(`the runtime posted an init error (${this.initErrorRecord?.errorType ?? ''}) instead of waiting on restore/next`);
+      }),
+    );
   }
 
   restore(): void {
