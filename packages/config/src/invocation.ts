@@ -27,13 +27,23 @@ export function runWithEvent<R>(event: unknown, fn: () => R): R {
 }
 
 /**
+ * The scope of the invocation being handled: the binding made by `withConfig`, else the
+ * runtime's invocation state, else `undefined`. One object per invocation, so per-invocation
+ * results can be keyed on it (also when invocations run concurrently); its `event` is the
+ * invocation's event.
+ */
+export function currentScope(): { readonly event: unknown } | undefined {
+  const bound = eventScope.getStore();
+  if (bound !== undefined) return bound;
+  const host = (globalThis as { [HOST_KEY]?: RuntimeHostView })[HOST_KEY];
+  return host?.invocations?.getStore();
+}
+
+/**
  * The event of the invocation being handled: bound by `withConfig`, else the runtime's
  * invocation scope, else {@link NO_EVENT}.
  */
 export function currentEvent(): unknown {
-  const bound = eventScope.getStore();
-  if (bound !== undefined) return bound.event;
-  const host = (globalThis as { [HOST_KEY]?: RuntimeHostView })[HOST_KEY];
-  const invocation = host?.invocations?.getStore();
-  return invocation === undefined ? NO_EVENT : invocation.event;
+  const scope = currentScope();
+  return scope === undefined ? NO_EVENT : scope.event;
 }
