@@ -3,7 +3,7 @@ import { sourceCache, type ConfigLogger } from './cache.js';
 import { forgetDefaultClients, type ConfigClients } from './clients.js';
 import { ConfigError, type ConfigIssue } from './config-error.js';
 import { isPayloadKind, isSensitiveField, type ConfigField } from './field.js';
-import { currentScope, NO_EVENT } from './invocation.js';
+import { currentScope, mayStillRun, NO_EVENT } from './invocation.js';
 import { ConfigShape } from './redaction.js';
 import {
   Resolution,
@@ -33,6 +33,8 @@ export interface DefinitionOptions {
 export const TTL_ENV = 'CUSTOM_RUNTIME_CONFIG_TTL_SECONDS';
 /** Env var overriding the default max staleness, in seconds. */
 export const MAX_STALENESS_ENV = 'CUSTOM_RUNTIME_CONFIG_MAX_STALENESS_SECONDS';
+// Set by Lambda when one environment handles several invocations at once.
+const MAX_CONCURRENCY_ENV = 'AWS_LAMBDA_MAX_CONCURRENCY';
 const DEFAULT_TTL_SECONDS = 300;
 const DEFAULT_MAX_STALENESS_SECONDS = 900;
 
@@ -91,18 +93,21 @@ export class DefinitionState implements ResolutionContext {
   #snapshot: Snapshot | undefined;
   #refreshing: Promise<Resolved> | undefined;
   #lastIssues: readonly ConfigIssue[] | undefined;
-  // Per-invocation results, keyed on the invocation's scope object, so repeated getConfig calls
-  // in one invocation share one config, also while other invocations run concurrently. The last
-  // one is also kept aside: one comparison on the common path.
+  // Per-invocation results, so repeated getConfig calls in one invocation share one config. The
+  // current invocation's is in one slot; when another invocation takes the slot while the first
+  // may still run (concurrent invocations), the first's moves to a WeakMap keyed on its scope.
+  // Sequential invocations never pay for the WeakMap.
   #lastScope: object | undefined;
   #lastResult: PerInvocation | undefined;
   readonly #perInvocation = new WeakMap<object, PerInvocation>();
+  readonly #concurrent: boolean;
   // Per payload field: last primitive raw value and its parsed value (skips zod when unchanged).
   readonly #dynamicMemo: Array<{ raw: unknown; value: unknown } | undefined>;
 
   constructor(fields: Readonly<Record<string, ConfigField<unknown>>>, options: DefinitionOptions) {
     this.options = options;
     this.#logger = options.logger ?? console;
+    this.#concurrent = Number(readEnv(MAX_CONCURRENCY_ENV)) > 1;
     this.plan = Object.keys(fields).map((key, index) => {
       const field = fields[key] as ConfigField<unknown>;
       const split = field.sources.findIndex(isPayloadKind);
@@ -195,18 +200,20 @@ export class DefinitionState implements ResolutionContext {
 
   #forScope(snapshot: Snapshot, scope: { readonly event: unknown } | undefined): Promise<object> {
     if (scope === undefined) return (snapshot.outside ??= Promise.resolve(this.#outside(snapshot)));
-    const last = scope === this.#lastScope ? this.#lastResult : this.#perInvocation.get(scope);
-    if (last !== undefined && last.snapshot === snapshot) {
+    let entry = this.#lastResult;
+    if (scope !== this.#lastScope) {
+      const previous = this.#lastScope;
+      if (previous !== undefined && entry !== undefined && mayStillRun(previous, this.#concurrent)) {
+        this.#perInvocation.set(previous, entry);
+      }
+      entry = this.#perInvocation.get(scope);
       this.#lastScope = scope;
-      this.#lastResult = last;
-      return last.result;
     }
-    const result = this.#forEvent(snapshot, scope.event);
-    const entry: PerInvocation = { snapshot, result };
-    this.#perInvocation.set(scope, entry);
-    this.#lastScope = scope;
+    if (entry === undefined || entry.snapshot !== snapshot) {
+      entry = { snapshot, result: this.#forEvent(snapshot, scope.event) };
+    }
     this.#lastResult = entry;
-    return result;
+    return entry.result;
   }
 
   #forEvent(snapshot: Snapshot, event: unknown): Promise<object> {

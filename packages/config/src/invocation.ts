@@ -14,16 +14,33 @@ const HOST_KEY = Symbol.for('@custom-runtime/host');
 /** Returned by {@link currentEvent} outside any invocation. */
 export const NO_EVENT: unique symbol = Symbol('no event');
 
-interface EventBinding {
-  readonly event: unknown;
+/** The scope `withConfig` opens for one call; `live` until the call settles. */
+class EventBinding {
+  live = true;
+  constructor(readonly event: unknown) {}
 }
 
 // withConfig binds the event it receives, so payload fields work without our runtime.
 const eventScope = new AsyncLocalStorage<EventBinding>();
 
 /** Runs `fn` with `event` as the current event (wins over the runtime's invocation scope). */
-export function runWithEvent<R>(event: unknown, fn: () => R): R {
-  return eventScope.run({ event }, fn);
+export function runWithEvent<R>(event: unknown, fn: () => Promise<R>): Promise<R> {
+  const binding = new EventBinding(event);
+  const settle = (): void => {
+    binding.live = false;
+  };
+  const result = eventScope.run(binding, fn);
+  result.then(settle, settle);
+  return result;
+}
+
+/**
+ * Whether the invocation of `scope` may still be running once another one has started: a
+ * `withConfig` call that has not settled, or any runtime invocation when the runtime runs
+ * several at once (`AWS_LAMBDA_MAX_CONCURRENCY` > 1, given as `concurrent`).
+ */
+export function mayStillRun(scope: object, concurrent: boolean): boolean {
+  return scope instanceof EventBinding ? scope.live : concurrent;
 }
 
 /**

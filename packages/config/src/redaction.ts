@@ -67,42 +67,36 @@ const reject = (): boolean => false;
  */
 export class ConfigShape {
   readonly #sensitive: readonly string[];
-  readonly #proto: object;
+  readonly #toJSON: (this: Record<string, unknown>) => Record<string, unknown>;
 
   constructor(sensitiveKeys: readonly string[]) {
     this.#sensitive = sensitiveKeys;
     const sensitive = new Set(sensitiveKeys);
-    this.#proto = Object.create(Object.prototype, {
-      // JSON log formats (ours and the managed runtime's) stringify a logged object.
-      toJSON: {
-        value(this: Record<string, unknown>): Record<string, unknown> {
-          const out: Record<string, unknown> = {};
-          for (const key of Object.keys(this)) {
-            const value = this[key];
-            out[key] = sensitive.has(key) && value !== undefined ? REDACTED : value;
-          }
-          return out;
-        },
-      },
-    }) as object;
-  }
-
-  /** True when the definition has sensitive fields (configs are then Proxies). */
-  get redacts(): boolean {
-    return this.#sensitive.length > 0;
+    // JSON log formats (ours and the managed runtime's) stringify a logged object; `this` is
+    // the Proxy, so its reads return real values, and the sensitive ones are replaced.
+    this.#toJSON = function toJSON(this: Record<string, unknown>): Record<string, unknown> {
+      const out: Record<string, unknown> = {};
+      for (const key of Object.keys(this)) {
+        const value = this[key];
+        out[key] = sensitive.has(key) && value !== undefined ? REDACTED : value;
+      }
+      return out;
+    };
   }
 
   /** The config object for `values` (an object this takes over). */
   seal(values: Record<string, unknown>, freeze: boolean): object {
     if (this.#sensitive.length === 0) return freeze ? Object.freeze(values) : values;
-    Object.setPrototypeOf(values, this.#proto);
-    const target = Object.setPrototypeOf({ ...values }, this.#proto) as Record<string, unknown>;
+    const target: Record<string, unknown> = { ...values };
     for (const key of this.#sensitive) if (target[key] !== undefined) target[key] = placeholder;
+    const toJSON = this.#toJSON;
     // Freezing the target would oblige the get trap to return its placeholders (a Proxy
     // invariant); writes are refused by the traps instead.
-    Object.preventExtensions(target);
     return new Proxy(target, {
-      get: (_target, key) => values[key as string],
+      get: (_target, key) => {
+        const value = values[key as string];
+        return value === undefined && key === 'toJSON' ? toJSON : value;
+      },
       set: reject,
       defineProperty: reject,
       deleteProperty: reject,
