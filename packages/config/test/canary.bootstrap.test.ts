@@ -296,6 +296,25 @@ printf '{"apiToken":%s,"db":%s,"legacyToken":%s,"customer":"%s"}' "\${#API_TOKEN
       texts[`${logFormat} runtime lines`] = runtimeLines.join('\n');
     }
 
+    // A value no environment variable can hold: an invocation error naming field and variable.
+    const nulSecret = canary();
+    const nul = world.sm.createSecret('canary/nul-api', JSON.stringify({ apiKey: `${nulSecret}\u0000tail`, other: canary() }));
+    for (const logFormat of ['Text', 'JSON']) {
+      const fn = await world.start({
+        taskRoot: root,
+        handler: 'handler.sh',
+        env: { ...seed.env, API_KEY_SECRET: nul.name, CUSTOM_RUNTIME_CONFIG: configSpec, AWS_LAMBDA_LOG_FORMAT: logFormat },
+      });
+      const failed = await fn.invoke({ customer: { id: 'c-1' } });
+      expect(failed.errorType, fn.logs()).toBe('Runtime.ConfigInvalid');
+      expect(failed.error?.errorMessage).toContain(
+        'apiKey (secretsmanager via env API_KEY_SECRET): invalid: cannot be passed to the command as environment variable API_TOKEN: the value contains a NUL byte',
+      );
+      Object.assign(texts, failureTexts(`${logFormat} NUL byte`, failed));
+      await fn.stop();
+      texts[`${logFormat} NUL byte logs`] = fn.logs();
+    }
+
     const broken = await world.start({
       taskRoot: root,
       handler: 'handler.sh',
