@@ -241,6 +241,8 @@ describe('a config with sensitive fields, rendered every way', () => {
     expect({ ...cfg }.apiKey).toBe(values.apiKey);
     expect(Object.fromEntries(Object.entries(cfg)).noEcho).toBe(values.noEcho);
     expect('apiKey' in cfg).toBe(true);
+    expect(Object.isFrozen(cfg)).toBe(false);
+    expect(() => structuredClone(cfg)).toThrow();
   });
 
   it('leaves a config without sensitive fields a plain frozen object', async () => {
