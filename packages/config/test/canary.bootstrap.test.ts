@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { InitErrorRecord, InvocationResult, LocalFunction } from '@custom-runtime/local';
 import { makeTaskRoot } from '@custom-runtime/test-support';
 import { defineConfig, getConfig, kms, secret, env } from '../src/index.js';
-import { FIXTURES, seedApp, startWorld, type AppValues, type World } from './fixtures/world.js';
+import { FIXTURES, FUNCTION_NAME, seedApp, startWorld, type AppValues, type World } from './fixtures/world.js';
 import { setEnv, startStandIns } from './helpers.js';
 
 const canaries: string[] = [];
@@ -303,12 +303,22 @@ printf '{"apiToken":%s,"db":%s,"legacyToken":%s,"customer":"%s"}' "\${#API_TOKEN
       const fn = await world.start({
         taskRoot: root,
         handler: 'handler.sh',
-        env: { ...seed.env, API_KEY_SECRET: nul.name, CUSTOM_RUNTIME_CONFIG: configSpec, AWS_LAMBDA_LOG_FORMAT: logFormat },
+        env: {
+          ...seed.env,
+          API_KEY_SECRET: nul.name,
+          // A KMS plaintext with a NUL byte, decrypted in the default format.
+          LEGACY_TOKEN_ENCRYPTED: world.kms.encryptToBase64(world.keyId, `${canary()}\u0000`, { LambdaFunctionName: FUNCTION_NAME }),
+          CUSTOM_RUNTIME_CONFIG: configSpec,
+          AWS_LAMBDA_LOG_FORMAT: logFormat,
+        },
       });
       const failed = await fn.invoke({ customer: { id: 'c-1' } });
       expect(failed.errorType, fn.logs()).toBe('Runtime.ConfigInvalid');
       expect(failed.error?.errorMessage).toContain(
         'apiKey (secretsmanager via env API_KEY_SECRET): invalid: cannot be passed to the command as environment variable API_TOKEN: the value contains a NUL byte',
+      );
+      expect(failed.error?.errorMessage).toContain(
+        'legacyToken (kms via env LEGACY_TOKEN_ENCRYPTED): invalid: cannot be passed to the command as environment variable LEGACY_TOKEN: the value contains a NUL byte',
       );
       Object.assign(texts, failureTexts(`${logFormat} NUL byte`, failed));
       await fn.stop();

@@ -242,6 +242,7 @@ describe('a config with sensitive fields, rendered every way', () => {
     expect(Object.fromEntries(Object.entries(cfg)).noEcho).toBe(values.noEcho);
     expect('apiKey' in cfg).toBe(true);
     expect(Object.isFrozen(cfg)).toBe(false);
+    expect(inspect(Object.getOwnPropertyDescriptor(cfg, 'apiKey')?.value)).toBe('[redacted]');
     expect(() => structuredClone(cfg)).toThrow();
   });
 
