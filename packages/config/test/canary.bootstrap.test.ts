@@ -221,7 +221,7 @@ describe.each(['Text', 'JSON'] as const)('canary with %s logs: every rendering o
     expectNoCanary({ ...failureTexts('payload', bad), logs: fn.logs() });
   });
 
-  it('a module that prints its config while loading, and one that throws it (Error, value, the config itself)', async () => {
+  it('a module that prints its config while loading, one that throws it (Error, value, the config itself), a sensitive field failing init', async () => {
     const world = await startWorld();
     const texts: Record<string, string> = {};
     const ok = await world.start({ handler: 'render-init.handler', env: renderEnv(world) });
@@ -229,6 +229,11 @@ describe.each(['Text', 'JSON'] as const)('canary with %s logs: every rendering o
     await ok.stop();
     expect(ok.logs()).toContain('[redacted]');
     texts['loads logs'] = ok.logs();
+    const echoing = await world.start({ handler: 'echo-env.handler', env: renderEnv(world) });
+    const echoError = await echoing.runtimeApi.waitForInitError();
+    expect(echoError.errorType).toBe('Runtime.ConfigInvalid');
+    expect(echoError.error?.errorMessage).toContain('noEcho (env NO_ECHO_TOKEN): invalid: expected digits, got [redacted]');
+    Object.assign(texts, initErrorTexts('echoing schema', echoError), await exitedLogs('echoing schema', echoing));
     for (const how of ['error', 'value', 'config']) {
       const fn = await world.start({ handler: 'render-init.handler', env: { ...renderEnv(world), THROW_AT_INIT: how } });
       const initError = await fn.runtimeApi.waitForInitError();
