@@ -41,7 +41,7 @@ function inInvocation<T>(requestId: string, fn: () => T, tenantId?: string): T {
     },
     readFunctionInfo({}),
   );
-  return getHost().invocations.run({ requestId, traceId: undefined, event: {}, context }, fn);
+  return getHost().invocations.run({ requestId, traceId: undefined, tenantId, event: {}, context }, fn);
 }
 
 const TEXT_LINE = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)\t([^\t]+)\t([A-Z]+)\t(.*)$/s;
