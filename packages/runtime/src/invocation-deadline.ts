@@ -6,9 +6,10 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
  * handler as `context.signal`, and, when the runtime enforces the deadline itself (Managed
  * Instances), the moment the loop gives up on the handler.
  *
- * Cheap when unused: the signal and its timer are created on first access to `signal`, and the
- * timer is unref'd, so it never keeps the process alive. `finish()` disarms it: a signal never
- * fires after its invocation has ended.
+ * Cheap when unused: the signal and its timer are created on first access to `signal`. Once a
+ * handler holds the signal, the timer keeps the process alive until the deadline (a handler
+ * waiting for the abort must see it); the enforcing timer alone does not. `finish()` disarms
+ * it: a signal never fires after its invocation has ended.
  */
 export class InvocationDeadline {
   /** Milliseconds since the Unix epoch. */
@@ -29,6 +30,7 @@ export class InvocationDeadline {
       this.#controller = new AbortController();
       if (this.#expired) this.#controller.abort(timeoutReason());
       else this.#arm();
+      this.#timer?.ref();
     }
     return this.#controller.signal;
   }
@@ -57,7 +59,7 @@ export class InvocationDeadline {
     } else {
       this.#timer = setTimeout(() => this.#fire(), Math.min(delay, MAX_TIMER_MS));
     }
-    this.#timer.unref();
+    if (this.#controller === undefined) this.#timer.unref();
   }
 
   #fire(): void {
