@@ -26,10 +26,16 @@ export function invokeStoreRecord(requestId: string, traceId: string | undefined
  * host's AsyncLocalStorage, see host.ts), so the loop pays for one scope per invocation, not two,
  * and the answer is right with one loop or many. `run()` called by user code opens a scope of
  * its own.
+ *
+ * Outside any invocation (module load, init hooks) `get`/`set` use one process-wide record
+ * instead of throwing `No context available` as the package's multi-context store does:
+ * Powertools Metrics, constructed at module scope with default dimensions, stores them there
+ * under `AWS_LAMBDA_MAX_CONCURRENCY`, and init must not fail for it. `hasContext()` stays false.
  */
 class HostInvokeStore extends InvokeStoreBase {
   // Used only if a library calls run() itself; an AsyncLocalStorage never run costs nothing.
   readonly #explicit = new AsyncLocalStorage<InvokeStoreRecord>();
+  readonly #outside: InvokeStoreRecord = {};
 
   #record(): InvokeStoreRecord | undefined {
     const explicit = this.#explicit.getStore();
@@ -47,14 +53,12 @@ class HostInvokeStore extends InvokeStoreBase {
   }
 
   get<T = unknown>(key: string | symbol): T | undefined {
-    return this.#record()?.[key] as T | undefined;
+    return (this.#record() ?? this.#outside)[key] as T | undefined;
   }
 
   set<T = unknown>(key: string | symbol, value: T): void {
     if (this.isProtectedKey(key)) throw new Error(`Cannot modify protected Lambda context field: ${String(key)}`);
-    const record = this.#record();
-    if (record === undefined) throw new Error('No context available');
-    record[key] = value;
+    (this.#record() ?? this.#outside)[key] = value;
   }
 
   run<T>(context: InvokeStoreRecord, fn: () => T): T {
