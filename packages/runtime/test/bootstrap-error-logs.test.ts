@@ -25,8 +25,8 @@ function jsonLines(stdout: string): Array<Record<string, unknown>> {
 
 describeOnEachNode('error records', (node) => {
   it('names errorType after the constructor, UnknownError when it is null or undefined (JSON format)', async () => {
-    // formatter.ts: errorType = value?.constructor?.name ?? "UnknownError", for a single Error
-    // argument (jsonErrorReplacer) and for the first Error among several arguments.
+    // src/logging/formatter.ts L64 (a single Error argument, jsonErrorReplacer) and L50 (the
+    // first Error among several): errorType = constructor?.name ?? "UnknownError".
     const root = await makeTaskRoot({ 'app.mjs': faults });
     for (const [handler, expected] of [
       ['nullCtor', 'UnknownError'],
@@ -45,8 +45,8 @@ describeOnEachNode('error records', (node) => {
   });
 
   it('keeps the whole stack in the "Invoke Error" line of an error with a circular property (Text format)', async () => {
-    // error.ts `toFormatted`: JSON.stringify fails on the cycle, `formatError` keeps type,
-    // message and the stack split into lines as `trace`.
+    // src/utils/error.ts L48 (`toFormatted`): JSON.stringify fails on the cycle, and
+    // `formatError` (L16) keeps type, message and the stack split into lines as `trace`.
     const root = await makeTaskRoot({ 'app.mjs': faults });
     const fn = await startBootstrap({ node, taskRoot: root, handler: 'app.circular' });
     const result = await fn.invoke({});
@@ -60,6 +60,8 @@ describeOnEachNode('error records', (node) => {
   });
 
   it('writes one telemetry frame per record, a JSON frame holding exactly one record and no newline', async () => {
+    // src/logging/telemetry-logger.ts: a text frame ends with LINE_DELIMITER (L51), a JSON frame
+    // is the record alone (L63-71).
     const root = await makeTaskRoot({
       'app.mjs': `export const handler = async () => { console.log('first'); console.error(new Error('second')); console.warn('a\\nb'); return 1; };`,
     });

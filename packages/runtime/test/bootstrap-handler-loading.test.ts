@@ -42,7 +42,7 @@ describeOnEachNode('CommonJS handlers', (node) => {
     for (const [handler, expected] of [
       ['cjs.handler', 'cjs object'],
       ['esm.handler', 'esm undefined'],
-      // Not found by name: looked up again under `default`, as handler-resolver.ts does.
+      // Not found by name: looked up again under `default` (src/function/handler-resolver.ts L11-19).
       ['other.handler', 'mjs default'],
     ] as const) {
       const fn = await startBootstrap({ node, taskRoot: root, handler });
@@ -54,7 +54,7 @@ describeOnEachNode('CommonJS handlers', (node) => {
 
 describeOnEachNode('handlers the runtime refuses at init', (node) => {
   it('refuses a callback-style handler with Runtime.CallbackHandlerDeprecated and says how to convert it', async () => {
-    // src/function/callback-deprecation.ts: argsNum >= 3 and not a streaming handler.
+    // src/function/callback-deprecation.ts L9: argsNum >= 3 and not a streaming handler.
     const root = await makeTaskRoot({ 'app.mjs': 'export const handler = (event, context, callback) => callback(null, "late");' });
     const fn = await startBootstrap({ node, taskRoot: root, handler: 'app.handler' });
     const initError = await fn.runtimeApi.waitForInitError();

@@ -227,7 +227,7 @@ describe('module handlers (plain Node)', () => {
   });
 
   it('refuses callback-style handlers at init with Runtime.CallbackHandlerDeprecated', async () => {
-    // The official client's check (src/function/callback-deprecation.ts): argsNum >= 3 and not streaming.
+    // The official client's check (src/function/callback-deprecation.ts L9): argsNum >= 3 and not streaming.
     for (const spec of ['cjs/handler.callback', 'callback/handlers.callback']) {
       const error = await failure(spec);
       expect(error.typeHeader, spec).toBe('Runtime.CallbackHandlerDeprecated');
