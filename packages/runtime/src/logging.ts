@@ -156,8 +156,17 @@ function stackArray(stack: unknown): string[] {
   return typeof stack === 'string' ? stack.split('\n') : [];
 }
 
-/** ric's JSON view of an Error: its type, message and stack lines, plus its enumerable fields. */
-function jsonErrorReplacer(_key: string, value: unknown): unknown {
+const INSPECT_CUSTOM = inspect.custom as symbol;
+
+/**
+ * ric's JSON view of an Error (its type, message and stack lines, plus its enumerable fields),
+ * and one more rule: an object with its own `util.inspect.custom` and no `toJSON` (JSON.stringify
+ * has already applied a `toJSON`) is written as its inspector renders it, so that a redacting
+ * object stays redacted in JSON records too.
+ */
+function jsonReplacer(_key: string, value: unknown): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  if (typeof (value as Record<symbol, unknown>)[INSPECT_CUSTOM] === 'function') return renderValue(value);
   if (isErrorInstance(value)) {
     return Object.assign(
       { errorType: jsonErrorType(value), errorMessage: value.message, stackTrace: stackArray(value.stack) },
@@ -174,7 +183,7 @@ function formatJson(level: LogLevel, requestId: string | undefined, tenantId: st
     // A single argument stays structured (objects are logged as JSON, as in the managed runtime).
     record.message = args[0];
     try {
-      return JSON.stringify(record, jsonErrorReplacer);
+      return JSON.stringify(record, jsonReplacer);
     } catch {
       record.message = formatArgs(args);
       return JSON.stringify(record);
@@ -217,6 +226,9 @@ function emitCurrent(level: LogLevel, args: readonly unknown[], raw = false): vo
 function textErrorJson(err: Error): string {
   try {
     return JSON.stringify(err, (_key, value: unknown) => {
+      if (typeof value === 'object' && value !== null && typeof (value as Record<symbol, unknown>)[INSPECT_CUSTOM] === 'function') {
+        return renderValue(value);
+      }
       if (!(value instanceof Error)) return value;
       const head: Record<string, unknown> = {
         errorType: errorName(value),
