@@ -25,7 +25,7 @@ export interface LoadedModuleHandler {
   readonly streaming: boolean;
   /** From `streamifyResponse(…, { highWaterMark })`, for the response stream. */
   readonly highWaterMark: number | undefined;
-  /** `fn.length`; 3 or more on a non-streaming handler means a callback-style handler. */
+  /** `fn.length`; 3 or more only on a streaming handler (a callback-style handler is refused at load). */
   readonly arity: number;
   /** The module namespace (for init hooks: `@custom-runtime/prefetch` objects among its exports). */
   readonly moduleExports: unknown;
