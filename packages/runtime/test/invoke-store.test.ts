@@ -138,6 +138,26 @@ describeOnEachNode('Powertools Logger, Tracer and Metrics under AWS_LAMBDA_MAX_C
   }, 30_000);
 });
 
+describeOnEachNode('a bundled copy of @aws/lambda-invoke-store', (node) => {
+  for (const concurrency of [undefined, '4']) {
+    it(`finds the runtime's store through InvokeStore.getInstanceAsync() (AWS_LAMBDA_MAX_CONCURRENCY=${concurrency ?? 'unset'})`, async () => {
+      const fn = await startBootstrap({
+        node,
+        taskRoot: bundleDir,
+        handler: 'index.viaPackage',
+        env: concurrency === undefined ? {} : { AWS_LAMBDA_MAX_CONCURRENCY: concurrency },
+      });
+      const results = await Promise.all(
+        [1, 2, 3, 4].map((i) => fn.invoke({ i }, { requestId: `req-${i}`, traceId: `Root=${i}` })),
+      );
+      results.forEach((result, index) => {
+        const i = index + 1;
+        expect(result.json(), fn.logs()).toEqual({ i, requestId: `req-${i}`, traceId: `Root=${i}`, sameAsGlobal: true });
+      });
+    });
+  }
+});
+
 describe('the bundle under test', () => {
   it('holds real Powertools and Middy code, not stand-ins', async () => {
     const { readFile } = await import('node:fs/promises');
