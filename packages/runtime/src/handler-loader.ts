@@ -152,7 +152,12 @@ function resolveModuleFile(taskRoot: string, parsed: ParsedHandler): string {
 }
 
 function isSyntaxError(err: unknown): err is Error {
-  return err instanceof SyntaxError || (types.isNativeError(err) && err.name === 'SyntaxError');
+  if (types.isProxy(err)) return false;
+  try {
+    return err instanceof SyntaxError || (types.isNativeError(err) && err.name === 'SyntaxError');
+  } catch {
+    return false;
+  }
 }
 
 function hasLambdaErrorType(err: unknown): boolean {
@@ -164,17 +169,12 @@ function hasLambdaErrorType(err: unknown): boolean {
 }
 
 function describeOriginal(err: unknown): string {
-  if (types.isNativeError(err) || err instanceof Error) {
-    try {
-      return `${err.name}: ${err.message}`;
-    } catch {
-      return 'Error';
-    }
-  }
+  if (types.isProxy(err)) return 'a Proxy was thrown';
   try {
+    if (types.isNativeError(err) || err instanceof Error) return `${err.name}: ${err.message}`;
     return String(err);
   } catch {
-    return 'a non-error value was thrown';
+    return 'a value that could not be described was thrown';
   }
 }
 

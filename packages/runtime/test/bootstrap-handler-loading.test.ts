@@ -84,3 +84,19 @@ describeOnEachNode('handlers the runtime refuses at init', (node) => {
     }
   });
 });
+
+describeOnEachNode('modules that throw exotic values at import', (node) => {
+  it('reports a Proxy thrown at import as Runtime.ImportModuleError, from ESM and CommonJS', async () => {
+    const body = `const trap = () => { throw new Error('trap ran'); };
+        throw new Proxy({}, { getPrototypeOf: trap, get: trap, has: trap });`;
+    const root = await makeTaskRoot({ 'esm.mjs': body, 'cjs.cjs': body });
+    for (const handler of ['esm.handler', 'cjs.handler']) {
+      const fn = await startBootstrap({ node, taskRoot: root, handler });
+      const initError = await fn.runtimeApi.waitForInitError();
+      expect(initError.errorType, `${handler}: ${fn.logs()}`).toBe('Runtime.ImportModuleError');
+      // Node's ESM loader may itself trip over the traps; either way the report is a message.
+      expect(initError.error?.errorMessage).toMatch(/a Proxy was thrown|trap ran/);
+      expect((await fn.exited).code).not.toBe(0);
+    }
+  });
+});
