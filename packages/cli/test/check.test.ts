@@ -289,6 +289,71 @@ ${image}`;
     expect(run.stdout).not.toContain('parameter-default-never-printed');
   });
 
+  it('finds a dynamic reference in a secret variable built with !Sub, !Join or !Ref parts (the value deployed is the secret itself)', async () => {
+    const forms: Array<[string, string]> = [
+      ['sub', `!Sub '{{resolve:secretsmanager:\${ApiSecret}:SecretString:apiKey}}'`],
+      ['sub-list', `!Sub ['{{resolve:secretsmanager:\${Id}:SecretString:apiKey}}', { Id: !Ref ApiSecret }]`],
+      ['join', `!Join ['', ['{{resolve:secretsmanager:', !Ref ApiSecret, ':SecretString:apiKey}}']]`],
+      ['join-split-marker', `!Join [':', ['{{resolve', 'secretsmanager', !Ref ApiSecret, 'SecretString', 'apiKey}}']]`],
+    ];
+    for (const [name, value] of forms) {
+      const file = await write(
+        `dynamic-${name}.yaml`,
+        `  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      PackageType: Image
+      ImageConfig:
+        Command: [app.handler]
+      Environment:
+        Variables:
+          TABLE_NAME: t
+          API_KEY_SECRET: ${value}
+          DB_SECRET: !Ref ApiSecret
+          LEGACY_TOKEN_ENCRYPTED: c
+      Policies:
+        - AWSSecretsManagerGetSecretValuePolicy:
+            SecretArn: !Ref ApiSecret
+        - KMSDecryptPolicy:
+            KeyId: k
+${image}  ApiSecret:
+    Type: AWS::SecretsManager::Secret
+    Properties:
+      Name: fixture/api
+`,
+      );
+      const result = await report(file);
+      expect(errors(result), name).toEqual([expect.objectContaining({ code: 'resolved-reference', field: 'apiKey', envName: 'API_KEY_SECRET' })]);
+    }
+    // The same parts without the marker are a reference, not a resolved value.
+    const plain = await write(
+      'dynamic-none.yaml',
+      `  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      PackageType: Image
+      ImageConfig:
+        Command: [app.handler]
+      Environment:
+        Variables:
+          TABLE_NAME: t
+          API_KEY_SECRET: !Join ['', [!Ref ApiSecret]]
+          DB_SECRET: !Sub '\${ApiSecret}'
+          LEGACY_TOKEN_ENCRYPTED: c
+      Policies:
+        - AWSSecretsManagerGetSecretValuePolicy:
+            SecretArn: !Ref ApiSecret
+        - KMSDecryptPolicy:
+            KeyId: k
+${image}  ApiSecret:
+    Type: AWS::SecretsManager::Secret
+    Properties:
+      Name: fixture/api
+`,
+    );
+    expect(errors(await report(plain)).map((f) => f.code)).not.toContain('resolved-reference');
+  });
+
   it('checks a reference written in code; a versioned one needs no BatchGetSecretValue', async () => {
     const fn = (resource: string): string => `  Fn:
     Type: AWS::Serverless::Function
