@@ -21,6 +21,8 @@ export interface BundleOptions {
   readonly taskDir: string;
   /** A bootstrap to copy (mode 0755) to `to`, with a package.json saying it is CommonJS. */
   readonly bootstrap?: { readonly from: string; readonly to: string };
+  /** The directory paths in messages are relative to (the command's working directory). */
+  readonly workingDir: string;
   /** Extra resolve conditions (`source` bundles workspace packages from their TypeScript). */
   readonly conditions?: readonly string[];
 }
@@ -45,6 +47,7 @@ export async function bundleHandlers(options: BundleOptions): Promise<BundleResu
   try {
     await build({
       entryPoints: [...entries],
+      absWorkingDir: options.workingDir,
       outdir: taskDir,
       outExtension: { '.js': '.mjs' },
       bundle: true,

@@ -13,22 +13,34 @@ const TYPESCRIPT_EXTENSIONS = ['.ts', '.mts', '.cts'];
 export function typescriptHandlerProblem(handler: string, taskRoot: string): string | undefined {
   const parsed = moduleHandler(handler, taskRoot);
   if (parsed === undefined) return undefined;
+  const fileName = typescriptFileNameProblem(handler);
+  if (fileName !== undefined) return fileName;
   if (MODULE_EXTENSIONS.some((ext) => isFile(`${parsed.module}${ext}`))) return undefined;
-  const fix = (name: string): string =>
-    `bundle it to JavaScript with \`custom-runtime build ${name}\` (it writes dist/task/${path.basename(name, path.extname(name))}.mjs) and name the bundle's module in the handler: ${path.basename(name, path.extname(name))}.${parsed.exportPath.split('.').pop() === 'ts' ? 'handler' : parsed.exportPath}`;
-  // `handler.ts` read as module `handler`, export `ts`: a file name given as the handler.
   const base = path.basename(parsed.module);
-  if (TYPESCRIPT_EXTENSIONS.includes(`.${parsed.exportPath}`)) {
-    return `handler ${handler} is a file name, not module.export: the runtime runs JavaScript modules only; ${fix(`${base}.${parsed.exportPath}`)}`;
-  }
   for (const ext of TYPESCRIPT_EXTENSIONS) {
     for (const candidate of [`${parsed.module}${ext}`, path.join(taskRoot, 'src', `${base}${ext}`)]) {
       if (existsSync(candidate)) {
-        return `handler ${handler} finds ${path.relative(taskRoot, candidate) || candidate} in ${taskRoot}: the runtime loads JavaScript only (.js, .mjs, .cjs), not TypeScript; ${fix(path.relative(taskRoot, candidate))}`;
+        return `handler ${handler} finds ${path.relative(taskRoot, candidate) || candidate} in ${taskRoot}: the runtime loads JavaScript only (.js, .mjs, .cjs), not TypeScript; ${buildFix(path.relative(taskRoot, candidate), parsed.exportPath)}`;
       }
     }
   }
   return undefined;
+}
+
+/**
+ * A handler written as a TypeScript file name (`handler.ts`, read as module `handler`, export
+ * `ts`): the handler is `module.export` of a JavaScript module.
+ */
+export function typescriptFileNameProblem(handler: string): string | undefined {
+  const base = path.posix.basename(handler);
+  const ext = path.posix.extname(base);
+  if (!TYPESCRIPT_EXTENSIONS.includes(ext) || base.slice(0, -ext.length).includes('.')) return undefined;
+  return `handler ${handler} is a file name, not module.export: the runtime runs JavaScript modules only; ${buildFix(handler, 'handler')}`;
+}
+
+function buildFix(entry: string, exportName: string): string {
+  const name = path.basename(entry, path.extname(entry));
+  return `bundle it to JavaScript with \`custom-runtime build ${entry}\` (it writes dist/task/${name}.mjs) and name the bundle's module in the handler: ${name}.${exportName}`;
 }
 
 /**

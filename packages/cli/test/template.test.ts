@@ -92,7 +92,7 @@ describe('parseTemplate and evaluate', () => {
       BOTH: 'no',
     });
     expect(() => evaluate(variables, { template, refs: {} }, 'Variables')).toThrow(
-      new TemplateError('Variables.TOKEN (Ref): no value for Token (give the test one)'),
+      new TemplateError('Variables.TOKEN (Ref): no value for Token'),
     );
   });
 

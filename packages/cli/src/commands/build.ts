@@ -8,7 +8,7 @@ import { CliError, EXIT_OK, UsageError } from '../cli-error.js';
 import { handlerFromDockerfile } from '../dockerfile.js';
 import { MODULE_EXTENSIONS, moduleHandler } from '../function-code.js';
 import { bundleHandlers } from '../handler-bundle.js';
-import { typescriptHandlerProblem } from '../handler-hint.js';
+import { typescriptFileNameProblem, typescriptHandlerProblem } from '../handler-hint.js';
 import type { CommandIo } from '../io.js';
 
 /** Help text of `custom-runtime build`. */
@@ -74,7 +74,7 @@ export async function buildCommand(argv: readonly string[], io: CommandIo): Prom
     bootstrap = { from, to: path.join(outdir, 'runtime', 'bootstrap') };
   }
   const taskDir = path.join(outdir, 'task');
-  const result = await bundleHandlers({ entries, taskDir, ...(bootstrap !== undefined && { bootstrap }) });
+  const result = await bundleHandlers({ entries, taskDir, workingDir: io.cwd, ...(bootstrap !== undefined && { bootstrap }) });
   for (const file of result.files) {
     const { size } = await stat(file);
     io.stdout(`wrote ${path.relative(io.cwd, file)} (${(size / 1024).toFixed(1)} KiB)\n`);
@@ -85,6 +85,8 @@ export async function buildCommand(argv: readonly string[], io: CommandIo): Prom
   const dockerfile = await readFile(path.join(io.cwd, 'Dockerfile'), 'utf8').catch(() => undefined);
   const handler = dockerfile === undefined ? undefined : handlerFromDockerfile(dockerfile);
   const parsed = handler === undefined ? undefined : moduleHandler(handler, taskDir);
+  const fileName = handler === undefined ? undefined : typescriptFileNameProblem(handler);
+  if (fileName !== undefined) throw new CliError(`the Dockerfile's CMD: ${fileName}`);
   if (handler !== undefined && parsed !== undefined && !MODULE_EXTENSIONS.some((ext) => existsSync(`${parsed.module}${ext}`))) {
     const bundles = result.files.map((file) => path.basename(file)).join(', ');
     const hint = typescriptHandlerProblem(handler, io.cwd);
