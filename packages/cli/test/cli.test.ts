@@ -80,6 +80,17 @@ describe('dispatch', () => {
     expect(group.stderr()).toBe(groupUsage('env'));
   });
 
+  it('prefixes each message once with the command, also for option errors', async () => {
+    for (const command of ['invoke', 'check', 'build', 'init', 'env set']) {
+      const out = capture();
+      expect(await runCli([...command.split(' '), '--nope'], out.io), command).toBe(2);
+      expect(out.stderr()).toBe(`custom-runtime ${command}: Unknown option '--nope'. To specify a positional argument starting with a '-', place it at the end of the command after '--', as in '-- "--nope" (see \`custom-runtime ${command} --help\`)\n`);
+    }
+    const missing = capture();
+    expect(await runCli(['env', 'set'], missing.io)).toBe(2);
+    expect(missing.stderr()).toBe('custom-runtime env set: FUNCTION is missing (see `custom-runtime env set --help`)\n');
+  });
+
   it('prints the version from package.json', async () => {
     const out = capture();
     expect(await runCli(['--version'], out.io)).toBe(0);
