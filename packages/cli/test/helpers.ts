@@ -3,7 +3,7 @@
  * scripts/pack.mjs, commands run with a PATH that has no C/C++ toolchain or Python, output kept.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -49,8 +49,12 @@ export function packTarballs(): string {
   return out;
 }
 
-/** The tools a machine with only Node.js and npm has: no cmake, cc, g++, make or python3. */
-export const USER_TOOLS = ['node', 'npm', 'npx', 'pnpm', 'git', 'sh', 'env', 'tar', 'gzip', 'cat', 'ls', 'mkdir', 'rm', 'cp', 'mv', 'chmod', 'uname', 'dirname', 'basename'];
+/**
+ * The tools of a machine with only Node.js, npm (pnpm installed with it), git and the shell's
+ * utilities: no cmake, cc, gcc, g++, make or python3. (pnpm's bin shims use sed; the examples'
+ * shell scripts use wc, sha256sum, cut, tr.)
+ */
+export const USER_TOOLS = ['node', 'npm', 'npx', 'pnpm', 'git', 'sh', 'bash', 'env', 'tar', 'gzip', 'cat', 'ls', 'mkdir', 'rm', 'cp', 'mv', 'ln', 'chmod', 'touch', 'mktemp', 'uname', 'dirname', 'basename', 'readlink', 'realpath', 'sed', 'grep', 'head', 'tail', 'tr', 'cut', 'wc', 'sort', 'uniq', 'tee', 'xargs', 'find', 'sha256sum', 'date', 'sleep', 'id', 'printf', 'test', 'true', 'false', 'expr'];
 
 /**
  * A directory of symlinks to `tools` (found on this machine's PATH), to be the whole PATH of a
@@ -61,9 +65,14 @@ export function toolsOnlyPath(tools: readonly string[] = USER_TOOLS): string {
   const bin = path.join(dir, 'bin');
   mkdirSync(bin);
   for (const tool of tools) {
+    // `command -v` of a shell builtin (printf, test) answers its name: link the file if there is one.
     const found = spawnSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).stdout.trim();
-    if (found === '' || !found.startsWith('/')) throw new Error(`${tool} is not on this machine's PATH`);
-    symlinkSync(found, path.join(bin, tool));
+    const file = found.startsWith('/') ? found : ['/usr/bin', '/bin'].map((dir) => path.join(dir, tool)).find((candidate) => existsSync(candidate));
+    if (file === undefined) {
+      if (found !== '') continue;
+      throw new Error(`${tool} is not on this machine's PATH`);
+    }
+    symlinkSync(file, path.join(bin, tool));
   }
   return bin;
 }
