@@ -379,7 +379,7 @@ ${image}`;
     expect(denied.report.findings.some((f) => f.code === 'missing-batch-policy')).toBe(false);
   });
 
-  it('says what is not built, and that `pnpm build` builds it', async () => {
+  it('says what is not built, and that the build builds it', async () => {
     const file = await write(
       'unbuilt.yaml',
       `  Fn:
@@ -393,7 +393,37 @@ ${image}`,
     const result = await report(file);
     expect(result.code).toBe(1);
     expect(errors(result)).toEqual([
-      expect.objectContaining({ code: 'code-not-found', function: 'Fn', message: expect.stringMatching(/app\/build\/missing\.js.*: run `pnpm build`$/) }),
+      expect.objectContaining({ code: 'code-not-found', function: 'Fn', message: expect.stringMatching(/app\/build\/missing\.js.*: run the build first \(npm run build; in this repository pnpm build\)$/) }),
+    ]);
+  });
+
+  it('explains a handler that names TypeScript: a file name, or a module that exists only as .ts', async () => {
+    const fileName = await write(
+      'ts-file-name.yaml',
+      `  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      PackageType: Image
+      ImageConfig:
+        Command: [app.ts]
+${image}`,
+    );
+    expect(errors(await report(fileName))).toEqual([
+      expect.objectContaining({ code: 'code-not-found', message: expect.stringMatching(/^handler app\.ts is a file name, not module\.export: the runtime runs JavaScript modules only; bundle it to JavaScript with `custom-runtime build app\.ts`/) }),
+    ]);
+    await writeFile(path.join(dir, 'src-only.ts'), 'export const handler = async () => 1;\n');
+    const sourceOnly = await write(
+      'ts-source.yaml',
+      `  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: nodejs22.x
+      CodeUri: ${path.join(dir, 'nothing-built')}
+      Handler: src-only.handler
+`,
+    );
+    expect(errors(await report(sourceOnly))).toEqual([
+      expect.objectContaining({ code: 'code-not-found', message: expect.stringMatching(/is not built .*; handler src-only\.handler finds src-only\.ts in .*: the runtime loads JavaScript only/) }),
     ]);
   });
 

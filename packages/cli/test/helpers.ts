@@ -21,18 +21,16 @@ export interface Finished {
 /** Runs `command` to its end; never rejects for a non-zero exit (the caller asserts it). */
 export function runCommand(command: string, args: readonly string[], options: { cwd: string; env: NodeJS.ProcessEnv; stdin?: string }): Promise<Finished> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, [...args], { cwd: options.cwd, env: options.env, stdio: [options.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    const child = spawn(command, [...args], { cwd: options.cwd, env: options.env, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (text: string) => (stdout += text));
     child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
-    if (options.stdin !== undefined && child.stdin !== null) {
-      // A child that exits without reading its input is not an error of the test.
-      child.stdin.on('error', () => {});
-      child.stdin.end(options.stdin);
-    }
+    // A child that exits without reading its input is not an error of the test.
+    child.stdin.on('error', () => {});
+    child.stdin.end(options.stdin ?? '');
   });
 }
 

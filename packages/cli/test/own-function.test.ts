@@ -8,7 +8,7 @@
  * project's vendor/); third-party packages from the npm registry, or npm's cache first
  * (--prefer-offline).
  */
-import { readFileSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -75,5 +75,11 @@ describe('a function project of its own, with npm only', () => {
     const check = await step('npx custom-runtime check', 'npx', ['custom-runtime', 'check']);
     expect(check.stdout).toMatch(/AppFunction {2}dist\/task\/handler\.mjs \(config\) {2}ok/);
     expect(check.stdout).toMatch(/0 errors, 0 warnings, 0 notes: ok\n$/);
+
+    // The installed CLI makes the next project from its installed packages (no repository).
+    const next = await step('npx custom-runtime init ../next-api', 'npx', ['custom-runtime', 'init', '../next-api']);
+    expect(next.stdout).toMatch(/vendor\/custom-runtime-runtime-\d+\.\d+\.\d+\.tgz[\s\S]*vendor\/custom-runtime-cli-/);
+    const vendored = await runCommand('tar', ['-tvzf', path.join(home, 'next-api/vendor', readdirSync(path.join(home, 'next-api/vendor')).find((f) => f.startsWith('custom-runtime-runtime-'))!)], { cwd: home, env });
+    expect(vendored.stdout).toMatch(/^-rwxr-xr-x .* package\/dist\/bootstrap$/m);
   }, 150_000);
 });
