@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { UsageError } from './cli-error.js';
 import { evaluate, TemplateError } from './intrinsics.js';
+import { parseJsonText } from './json-text.js';
 import type { SamFunction } from './sam-functions.js';
 import { isRecord, type SamTemplate } from './template.js';
 
@@ -13,12 +14,7 @@ export async function readEnvVarsFile(file: string, ids: readonly string[]): Pro
   const text = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
     throw new UsageError(`cannot read the --env-vars file ${file}: ${error.code ?? 'read error'}`);
   });
-  let document: unknown;
-  try {
-    document = JSON.parse(text);
-  } catch {
-    throw new UsageError(`the --env-vars file ${file} is not valid JSON`);
-  }
+  const document = parseJsonText(text, `the --env-vars file ${file}`);
   if (!isRecord(document)) throw new UsageError(`the --env-vars file ${file} must hold an object: {"Parameters": {...}} or {"FunctionLogicalId": {...}}`);
   const variables: Record<string, string> = {};
   for (const key of ['Parameters', ...ids]) {

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { startKms, startSecretsManager, type KmsStandIn, type SecretsManagerStandIn } from '@custom-runtime/local';
 import { CliError, UsageError } from './cli-error.js';
+import { parseJsonText } from './json-text.js';
 
 /**
  * The values of the local stand-ins, from a JSON file (`local-seed.json` by default):
@@ -25,12 +26,7 @@ export async function readSeed(file: string): Promise<LocalSeed> {
   const text = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
     throw new UsageError(`cannot read the seed file ${file}: ${error.code ?? 'read error'}`);
   });
-  let document: unknown;
-  try {
-    document = JSON.parse(text);
-  } catch {
-    throw new UsageError(`the seed file ${file} is not valid JSON`);
-  }
+  const document = parseJsonText(text, `the seed file ${file}`);
   if (!isObject(document)) throw new UsageError(`the seed file ${file} must hold an object: {"secrets": {...}, "kms": {...}}`);
   for (const key of Object.keys(document)) {
     if (key !== 'secrets' && key !== 'kms') throw new UsageError(`the seed file ${file} has an unknown key '${key}' (known: secrets, kms)`);

@@ -121,7 +121,7 @@ describe('invoke plumbing (with a stand-in bootstrap)', () => {
 
   it('rejects bad input with exit status 2 and clear messages', async () => {
     const cases: Array<[string[], RegExp, string?]> = [
-      [['--payload', '{not json secret-ish'], /the event from --payload is not valid JSON$/m],
+      [['--payload', '{not json secret-ish'], /the event from --payload is not valid JSON at line 1, column 2$/m],
       [['--payload', '{}', '--event-file', 'x.json'], /give one of --event, --event-file and --payload, not --event-file and --payload/],
       // SAM's -e takes a file: inline JSON there is the likely mistake, and the value is not echoed.
       [['-e', '{"secret-ish":1}'], /cannot read the event file \(the --event value\): ENOENT: --event takes a file, as in sam local invoke; give inline JSON with --payload JSON/],

@@ -97,7 +97,7 @@ describe('invoke with a template, like sam local invoke', () => {
     expect(report.response).toMatchObject({ variables: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' } });
     expect(report.logs).not.toContain('NodeVersionSupportWarning');
     // A variable that needs a deployed resource is left unset, and said so (by name).
-    expect(stderr).toMatch(/^note: NOT_LOCAL is not set locally \(.*SomeQueue\.Arn.*\); give it with --env or --env-vars$/m);
+    expect(stderr).toMatch(/^note: NOT_LOCAL is not set locally: .*SomeQueue\.Arn.*; give it with --env or --env-vars$/m);
     for (const value of [API_KEY, SIGNING_KEY]) expect(JSON.stringify(report) + stderr).not.toContain(value);
   });
 
@@ -137,12 +137,26 @@ describe('invoke with a template, like sam local invoke', () => {
     expect(run.stderr()).not.toContain(SIGNING_KEY);
   });
 
+  it('says which secret the seed lacks when a variable refers to it', async () => {
+    const seed = join(scratch, 'no-secret.json');
+    writeFileSync(seed, JSON.stringify({ kms: SEED.kms }));
+    const run = await cli(['invoke', '-e', 'events/sample.json', '--seed', seed]);
+    expect(run.status).toBe(1);
+    expect(run.stderr()).toMatch(/^note: API_KEY_SECRET is not set locally: the secret ApiSecret \(Name fixture-app\/api\) is not in .*no-secret\.json: add "fixture-app\/api" under "secrets"$/m);
+  });
+
   it('chooses among several functions with --function and rejects a bad seed file by entry', async () => {
     const seed = join(scratch, 'bad-seed.json');
     writeFileSync(seed, JSON.stringify({ kms: { X: 42 } }));
     const bad = await cli(['invoke', '--seed', seed]);
     expect(bad.status).toBe(2);
     expect(bad.stderr()).toMatch(/kms\.X must be a plaintext string or \{"plaintext"/);
+    writeFileSync(seed, '{\n  "kms": {\n  "X": ,\n}}');
+    const broken = await cli(['invoke', '--seed', seed]);
+    expect(broken.status).toBe(2);
+    // The parser's own message quotes the text; only the position is taken from it, when it has one.
+    expect(broken.stderr()).toMatch(/the seed file .*bad-seed\.json is not valid JSON( at line \d+, column \d+)?\n$/);
+    expect(broken.stderr()).not.toContain('"X"');
     const unknown = await cli(['invoke', '--function', 'Nope']);
     expect(unknown.status).toBe(2);
     expect(unknown.stderr()).toMatch(/template\.yaml has no function Nope \(its functions: AppFunction\)/);

@@ -13,6 +13,7 @@ import { readEnvVarsFile, templateVariables } from '../function-environment.js';
 import { shellVariableHints, typescriptHandlerProblem } from '../handler-hint.js';
 import { resolveDynamicReferences } from '../intrinsics.js';
 import type { CommandIo } from '../io.js';
+import { parseJsonText } from '../json-text.js';
 import { localImage } from '../local-image.js';
 import { readSeed, startSeededStandIns, type LocalSeed } from '../local-seed.js';
 import { SEED_FILE } from '../project-files.js';
@@ -170,10 +171,16 @@ export async function invoke(argv: readonly string[], io: CommandIo): Promise<nu
     if (request.template !== undefined) {
       const { template, fn } = request.template;
       const refs: Record<string, string> = {};
+      // Why a resource has no local value, for the notes below.
+      const advice = new Map<string, string>();
+      const seedName = request.seed === undefined ? SEED_FILE : relative(io.cwd, request.seed.file) || request.seed.file;
       for (const [id, resource] of template.resources) {
-        if (resource.type === 'AWS::SecretsManager::Secret' && typeof resource.properties.Name === 'string') {
-          const arn = standIns.secretArns.get(resource.properties.Name);
+        if (resource.type === 'AWS::SecretsManager::Secret') {
+          const name = resource.properties.Name;
+          const arn = typeof name === 'string' ? standIns.secretArns.get(name) : undefined;
           if (arn !== undefined) refs[id] = arn;
+          else if (typeof name === 'string') advice.set(id, `the secret ${id} (Name ${name}) is not in ${seedName}: add "${name}" under "secrets"`);
+          else advice.set(id, `the secret ${id} has no plain Name to seed it under: give it one, or set the variable to a seeded name with --env`);
         }
         if (resource.type === 'AWS::KMS::Key' && standIns.keyId !== undefined) refs[id] = standIns.keyId;
         if (resource.type === 'AWS::Serverless::Function') refs[id] = id === fn.logicalId ? request.functionName : id;
@@ -182,7 +189,8 @@ export async function invoke(argv: readonly string[], io: CommandIo): Promise<nu
       for (const [name, value] of Object.entries(variables.values)) env[name] = resolveLocalReferences(value, request.seed, `${fn.logicalId}.${name}`);
       for (const { name, reason } of variables.skipped) {
         if (!Object.hasOwn(request.fileEnv, name) && !Object.hasOwn(request.flagEnv, name) && !Object.hasOwn(standIns.env, name)) {
-          io.stderr(`note: ${name} is not set locally (${reason}); give it with --env or --env-vars\n`);
+          const because = [...advice].find(([id]) => new RegExp(`\\b${id}\\b`).test(reason))?.[1];
+          io.stderr(`note: ${name} is not set locally: ${because ?? `${reason}; give it with --env or --env-vars`}\n`);
         }
       }
     }
@@ -442,12 +450,8 @@ async function readEvent(values: InvokeValues, io: CommandIo): Promise<string> {
     where = 'standard input';
     if (text.trim() === '') return '{}';
   }
-  try {
-    JSON.parse(text);
-  } catch {
-    // The parser's message quotes the input; the event is not repeated back.
-    throw new UsageError(`the event from ${where} is not valid JSON`);
-  }
+  // The parser's message can quote the input; the event is not repeated back.
+  parseJsonText(text, `the event from ${where}`);
   return text;
 }
 
