@@ -37,7 +37,17 @@ const COMMANDS: ReadonlyMap<string, CommandEntry> = new Map<string, CommandEntry
     {
       synopsis: 'invoke [TASK_ROOT]',
       summary: 'run a function once on local stand-ins and print its response',
-      load: async () => (await import('./commands/invoke.js')).invoke,
+      load: async () => {
+        try {
+          return (await import('./commands/invoke.js')).invoke;
+        } catch (error) {
+          // The stand-ins are a development dependency of a function project, not of this CLI.
+          if ((error as { code?: unknown }).code === 'ERR_MODULE_NOT_FOUND' && String((error as Error).message).includes('@custom-runtime/local')) {
+            throw new CliError('local invokes need the stand-ins of @custom-runtime/local, which is not installed next to @custom-runtime/cli: npm install --save-dev @custom-runtime/local');
+          }
+          throw error;
+        }
+      },
     },
   ],
   [

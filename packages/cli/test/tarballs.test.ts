@@ -106,5 +106,14 @@ describe('the tarballs', () => {
       { cwd: project, env },
     );
     expect(imports.stdout.trim(), describeRun('imports', imports)).toBe('function function function');
+
+    // @custom-runtime/local is a project's development dependency, not the CLI's: without it,
+    // invoke says what to install.
+    rmSync(path.join(project, 'node_modules/@custom-runtime/local'), { recursive: true, force: true });
+    const invoke = await runCommand(path.join(project, 'node_modules/.bin/custom-runtime'), ['invoke', '--payload', '{}'], { cwd: project, env });
+    expect(invoke.code).toBe(1);
+    expect(invoke.stderr).toBe(
+      'custom-runtime invoke: local invokes need the stand-ins of @custom-runtime/local, which is not installed next to @custom-runtime/cli: npm install --save-dev @custom-runtime/local\n',
+    );
   }, 120_000);
 });

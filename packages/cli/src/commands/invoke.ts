@@ -134,9 +134,7 @@ interface InvokeRequest {
   readonly handler: string;
   readonly handlerSource: string;
   readonly eventText: string;
-  /** Variables for the function, before the stand-ins' are added. */
-  readonly env: Readonly<Record<string, string>>;
-  /** Names given explicitly (--env, --env-vars, the template): for the shell hint. */
+  /** AWS_LAMBDA_FUNCTION_NAME, and the KMS seed's encryption context. */
   readonly functionName: string;
   readonly bootstrap: string;
   readonly timeoutMs: number | undefined;
@@ -146,9 +144,10 @@ interface InvokeRequest {
   readonly reads: { readonly secrets: boolean; readonly kms: boolean };
   /** The template's variables to evaluate once the stand-ins exist. */
   readonly template: { readonly template: SamTemplate; readonly fn: SamFunction } | undefined;
+  /** Variables by precedence, lowest first: the image's ENV, the template's, --env-vars, the stand-ins', --env. */
+  readonly imageEnv: Readonly<Record<string, string>>;
   readonly fileEnv: Readonly<Record<string, string>>;
   readonly flagEnv: Readonly<Record<string, string>>;
-  readonly imageEnv: Readonly<Record<string, string>>;
 }
 
 /**
@@ -342,7 +341,6 @@ async function parseRequest(argv: readonly string[], io: CommandIo): Promise<Inv
     handler: target.handler,
     handlerSource: target.handlerSource,
     eventText,
-    env: {},
     functionName,
     bootstrap,
     timeoutMs: parseTimeout(values.timeout) ?? target.timeoutMs,
