@@ -22,6 +22,7 @@ export function projectFiles(spec: ProjectSpec): ReadonlyMap<string, string> {
     ['package.json', packageJson(spec)],
     ['src/config.ts', CONFIG_TS],
     ['src/handler.ts', HANDLER_TS],
+    ['tsconfig.json', TSCONFIG],
     ['test/handler.test.mjs', HANDLER_TEST],
     ['events/sample.json', `${JSON.stringify({ customerId: 'customer-42' }, null, 2)}\n`],
     [SEED_FILE, seedJson(secretName)],
@@ -109,6 +110,24 @@ export const handler: Handler<{ customerId?: string }> = async (_event, context)
 };
 `;
 
+// For editors and `tsc --noEmit`; the bundle is made by esbuild, which does not type-check.
+const TSCONFIG = `${JSON.stringify(
+  {
+    compilerOptions: {
+      target: 'ES2022',
+      module: 'NodeNext',
+      moduleResolution: 'NodeNext',
+      strict: true,
+      noEmit: true,
+      skipLibCheck: true,
+      types: ['node'],
+    },
+    include: ['src'],
+  },
+  null,
+  2,
+)}\n`;
+
 const HANDLER_TEST = `// npm test: the built handler (npm run build) run by the real bootstrap on local stand-ins of
 // the Lambda Runtime API, Secrets Manager and KMS, seeded from ${SEED_FILE}.
 import { execFile } from 'node:child_process';
@@ -154,6 +173,7 @@ const DOCKERFILE = `# The function's image: the bundles of \`npm run build\` and
 FROM public.ecr.aws/lambda/nodejs:22 AS build
 WORKDIR /src
 COPY . .
+# npm ci installs what package-lock.json (from your \`npm install\`) and vendor/ say.
 RUN npm ci --no-audit --no-fund && npm run build
 
 # Node.js for the bootstrap: the build Lambda runs for its managed nodejs22.x runtime, with the
@@ -288,6 +308,7 @@ custom-runtime bootstrap, with its configuration typed and its secrets never log
 | --- | --- |
 | \`src/config.ts\` | where each value comes from: a variable, a payload field, a Secrets Manager secret, a KMS ciphertext |
 | \`src/handler.ts\` | the handler; it answers with facts about the values, never the values |
+| \`tsconfig.json\` | for your editor and \`tsc --noEmit\` (\`npm install --save-dev typescript @types/node\` first): the build bundles without type-checking |
 | \`test/handler.test.mjs\` | \`npm test\`: the built handler on local stand-ins |
 | \`events/sample.json\` | a sample event |
 | \`${SEED_FILE}\` | the local stand-ins' values (below); never real secrets |
