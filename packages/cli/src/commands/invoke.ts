@@ -75,6 +75,9 @@ Options:
                         dist/bootstrap of @custom-runtime/runtime
   --timeout MS          the invocation's timeout in milliseconds (default: the template's
                         Timeout, else 3000)
+  --snap-start          initialise for SnapStart, pause the process on restore/next as for the
+                        snapshot, restore it, then invoke (before-snapshot and after-restore
+                        hooks run)
   --json                print one JSON document: status, response, error, logs, durationMs
   -h, --help            show this help
 `;
@@ -116,6 +119,7 @@ const INVOKE_OPTIONS = {
   bootstrap: { type: 'string' },
   timeout: { type: 'string' },
   json: { type: 'boolean' },
+  'snap-start': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsConfig['options'];
 
@@ -139,6 +143,8 @@ interface InvokeRequest {
   readonly bootstrap: string;
   readonly timeoutMs: number | undefined;
   readonly json: boolean;
+  /** Snapshot and restore before the invocation, as SnapStart does. */
+  readonly snapStart: boolean;
   readonly seed: LocalSeed | undefined;
   /** Which stand-ins the function's config reads. */
   readonly reads: { readonly secrets: boolean; readonly kms: boolean };
@@ -235,8 +241,13 @@ async function run(request: InvokeRequest, env: Readonly<Record<string, string>>
         functionName: request.functionName,
         env,
         ...(request.timeoutMs !== undefined && { timeoutMs: request.timeoutMs }),
+        ...(request.snapStart && { snapStart: true }),
       },
-      async (fn) => ({ result: await fn.invoke(undefined, { rawBody: request.eventText }), fn }),
+      async (fn) => {
+        // A failed init or before-snapshot hook shows as the invocation's init error.
+        if (request.snapStart) await fn.restore().catch(() => {});
+        return { result: await fn.invoke(undefined, { rawBody: request.eventText }), fn };
+      },
     );
   } catch (error) {
     throw new CliError(`could not run ${request.bootstrap}: ${error instanceof Error ? error.message : 'unknown error'}`);
@@ -246,6 +257,10 @@ async function run(request: InvokeRequest, env: Readonly<Record<string, string>>
   const logs = fn.logs();
   const common = { status: result.status, handler: request.handler, logs, durationMs: result.durationMs };
   if (result.status === 'success') return { ...common, ...parseResponse(result.text()) };
+  const restoreError = fn.runtimeApi.restoreError;
+  if (restoreError !== undefined) {
+    return { ...common, status: 'error', errorType: restoreError.errorType, errorMessage: restoreError.error?.errorMessage ?? '' };
+  }
   return {
     ...common,
     errorType: result.errorType ?? 'Unhandled',
@@ -345,6 +360,7 @@ async function parseRequest(argv: readonly string[], io: CommandIo): Promise<Inv
     bootstrap,
     timeoutMs: parseTimeout(values.timeout) ?? target.timeoutMs,
     json: values.json ?? false,
+    snapStart: values['snap-start'] ?? false,
     seed,
     reads: await configReads(target.taskRoot, target.handler),
     template: target.fn === undefined || target.template === undefined ? undefined : { template: target.template, fn: target.fn },
