@@ -15,7 +15,7 @@ import {
   type SecretsManagerStandIn,
 } from '@custom-runtime/local';
 import { afterEach, describe, expect, it } from 'vitest';
-import { clearConfigCache, ConfigError, defineConfig, getConfig, kms, secret, setConfigClients } from '../src/index.js';
+import { clearConfigCache, ConfigError, defineConfig, getConfig, kms, resetAwsAccess, secret, setConfigClients } from '../src/index.js';
 import { setEnv } from './helpers.js';
 
 const LEAN_AGENT = 'custom-runtime-config (lean)';
@@ -134,6 +134,20 @@ describe('credential sources', () => {
     await expect(getConfig(other.config)).resolves.toEqual(other.expected);
     expect(endpoint.requestCount()).toBe(1);
     expect(agents(aws).every((agent) => agent === LEAN_AGENT)).toBe(true);
+  });
+
+  it('fetches container credentials again after resetAwsAccess() (a SnapStart restore), keeping cached values', async () => {
+    const aws = await standIns(containerCredentials);
+    const endpoint = await container();
+    env({ ...endpoints(aws), AWS_CONTAINER_CREDENTIALS_FULL_URI: endpoint.url });
+    const first = appConfig(aws);
+    await expect(getConfig(first.config)).resolves.toEqual(first.expected);
+    resetAwsAccess();
+    await expect(getConfig(first.config)).resolves.toEqual(first.expected);
+    expect(endpoint.requestCount()).toBe(1); // served from the cache: no call, no credentials
+    const second = appConfig(aws);
+    await expect(getConfig(second.config)).resolves.toEqual(second.expected);
+    expect(endpoint.requestCount()).toBe(2);
   });
 
   it('fetches container credentials again when they expire within 5 minutes', async () => {

@@ -80,6 +80,11 @@ export function forgetConnections(): void {
   httpsAgent = undefined;
 }
 
+/** Starts loading the signer, so it loads while the credentials are read. */
+export function preloadSigner(): void {
+  signerModule ??= import('@smithy/signature-v4');
+}
+
 /** Signs `input` with SigV4 (now, plus the clock offset) and sends it; resolves with any HTTP answer. */
 export async function sendSigned(input: SignedRequest): Promise<RawResponse> {
   const { SignatureV4 } = await (signerModule ??= import('@smithy/signature-v4'));
