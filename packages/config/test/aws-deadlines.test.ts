@@ -75,6 +75,15 @@ describe('an endpoint that accepts and never answers', () => {
     expect(error.issues[0]).toMatchObject({ field: 's', reason: 'unavailable', message: 'timed out: no complete response within 120 ms (attempt timeout)' });
   });
 
+  it('holds for the fallback SDK clients too (their requestHandler timeouts)', async () => {
+    restores.push(setEnv({ CUSTOM_RUNTIME_CONFIG_TRANSPORT: 'sdk', CUSTOM_RUNTIME_CONFIG_ATTEMPT_TIMEOUT_MS: '150', AWS_MAX_ATTEMPTS: '1' }));
+    makeSecret('S', 'v');
+    aws.sm.injectFault({ kind: 'hang', times: Infinity });
+    const error = await failure(getConfig(defineConfig({ s: secret('S') })));
+    expect(error.issues[0]).toMatchObject({ field: 's', reason: 'unavailable', message: expect.stringMatching(/^timed out: .*150 ms requestTimeout/) });
+    expect(aws.sm.calls[0]?.userAgent).toMatch(/aws-sdk-js/);
+  });
+
   it('rejects a timeout that is not a positive number of milliseconds', () => {
     return expect(getConfig(defineConfig({ s: secret('S') }, { clients: { timeouts: { attemptMs: -1 } } }))).rejects.toThrow(
       'timeouts.attemptMs must be a number of milliseconds > 0, got -1',
