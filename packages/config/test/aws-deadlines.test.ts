@@ -3,6 +3,9 @@
  * fails every call, one that answers "Signature expired" — each ends, is reported per field and
  * keeps the number of calls bounded.
  */
+import { once } from 'node:events';
+import { createServer, type Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { correctClock, forgetClockOffset } from '../src/aws/clock-skew.js';
 import type { SecretsManagerApi } from '../src/clients.js';
@@ -64,6 +67,24 @@ describe('an endpoint that accepts and never answers', () => {
     // Timeouts are retried (as the SDK does), within the call's budget: at most AWS_MAX_ATTEMPTS.
     expect(aws.sm.callCount()).toBeLessThanOrEqual(2);
     expect(aws.kms.callCount()).toBeLessThanOrEqual(2);
+  });
+
+  it('counts the TLS handshake in the connect timeout', async () => {
+    // A TCP listener that accepts and says nothing: the TLS handshake never completes.
+    const sockets: Socket[] = [];
+    const silent = createServer((socket) => void sockets.push(socket));
+    await once(silent.listen(0, '127.0.0.1'), 'listening');
+    restores.push(() => {
+      for (const socket of sockets) socket.destroy();
+      silent.close();
+    });
+    const port = (silent.address() as AddressInfo).port;
+    restores.push(setEnv({ AWS_ENDPOINT_URL_SECRETS_MANAGER: `https://127.0.0.1:${port}`, AWS_MAX_ATTEMPTS: '1' }));
+    makeSecret('S', 'v');
+    const config = defineConfig({ s: secret('S') }, { clients: { timeouts: { connectMs: 100 } } });
+    const error = await failure(getConfig(config));
+    expect(error.issues[0]).toMatchObject({ field: 's', reason: 'unavailable', message: 'timed out: could not connect within 100 ms (connect timeout)' });
+    expect(sockets.length).toBe(1);
   });
 
   it('takes the timeouts of the definition over the env vars', async () => {
