@@ -14,7 +14,9 @@ import { resolveTimeouts, type AwsTimeouts, type ResolvedTimeouts } from './aws/
  * instead, with their own settings (region, credentials, retries, timeouts).
  */
 export interface ConfigClients {
+  /** Secrets Manager client for `secret()` fields. */
   readonly secretsManager?: SecretsManagerClient;
+  /** KMS client for `kms()` fields. */
   readonly kms?: KMSClient;
   /** Deadlines of the built-in calls (and of the default SDK clients); see {@link AwsTimeouts}. */
   readonly timeouts?: AwsTimeouts;
@@ -45,6 +47,7 @@ export interface BatchSecretsOutput {
 
 /** What the KMS source needs of a client. */
 export interface KmsApi {
+  /** See {@link SecretsManagerApi.identity}. */
   readonly identity: object;
   decrypt(input: {
     CiphertextBlob: Uint8Array;
