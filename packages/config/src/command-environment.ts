@@ -1,4 +1,4 @@
-import type { FieldPlan } from './resolution.js';
+import type { FieldPlan } from './field-resolution.js';
 
 /** `tableName` → `TABLE_NAME`, `dbURLPrefix` → `DB_URL_PREFIX`, `s3Bucket` → `S3_BUCKET`. */
 export function upperSnakeCase(key: string): string {

@@ -1,7 +1,7 @@
 import { safeParse } from 'zod/v4/core';
 import type { ConfigDefinition, FieldMap } from './definition.js';
 import type { ConfigField, EncryptionContextOption, Source } from './field.js';
-import { locationOf } from './resolution.js';
+import { locationOf } from './field-resolution.js';
 
 /** An environment variable read as the field's value. */
 export interface EnvSourceInfo {

@@ -12,7 +12,7 @@ import {
   type FieldPlan,
   type FieldResolution,
   type ResolutionContext,
-} from './resolution.js';
+} from './field-resolution.js';
 import { readEnv } from './sources/env.js';
 import { readPath } from './sources/payload.js';
 import { forgetBatchDenials } from './sources/secrets-manager.js';
