@@ -1,22 +1,28 @@
 import type { KMSClient } from '@aws-sdk/client-kms';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SSMClient } from '@aws-sdk/client-ssm';
 
 /**
  * SDK clients to use instead of the default ones. The default clients are created on first use
  * with no options: the SDK itself reads the region, credentials, `AWS_MAX_ATTEMPTS`, and the
- * endpoint from `AWS_ENDPOINT_URL_SECRETS_MANAGER` / `AWS_ENDPOINT_URL_KMS` / `AWS_ENDPOINT_URL`.
+ * endpoint from `AWS_ENDPOINT_URL_SECRETS_MANAGER` / `AWS_ENDPOINT_URL_KMS` /
+ * `AWS_ENDPOINT_URL_SSM` / `AWS_ENDPOINT_URL`.
  */
 export interface ConfigClients {
   readonly secretsManager?: SecretsManagerClient;
   readonly kms?: KMSClient;
+  /** Parameter Store (`ssm()` and `ssmPath()` fields). */
+  readonly ssm?: SSMClient;
 }
 
 type SecretsManagerModule = typeof import('@aws-sdk/client-secrets-manager');
 type KmsModule = typeof import('@aws-sdk/client-kms');
+type SsmModule = typeof import('@aws-sdk/client-ssm');
 
 // Loaded on first use: a definition with only env and payload fields never pays for the SDK.
 let secretsManagerModule: Promise<SecretsManagerModule> | undefined;
 let kmsModule: Promise<KmsModule> | undefined;
+let ssmModule: Promise<SsmModule> | undefined;
 
 /** The Secrets Manager SDK module (commands and client class). */
 export function loadSecretsManagerSdk(): Promise<SecretsManagerModule> {
@@ -28,9 +34,15 @@ export function loadKmsSdk(): Promise<KmsModule> {
   return (kmsModule ??= import('@aws-sdk/client-kms'));
 }
 
+/** The Systems Manager SDK module (commands and client class). */
+export function loadSsmSdk(): Promise<SsmModule> {
+  return (ssmModule ??= import('@aws-sdk/client-ssm'));
+}
+
 let injected: ConfigClients = {};
 let lazySecretsManager: SecretsManagerClient | undefined;
 let lazyKms: KMSClient | undefined;
+let lazySsm: SSMClient | undefined;
 
 /**
  * Sets the clients every definition uses unless it was given its own (`defineConfig(fields, {
@@ -56,12 +68,22 @@ export async function kmsClient(own: KMSClient | undefined): Promise<KMSClient> 
   return (lazyKms ??= new Client({}));
 }
 
+/** @internal */
+export async function ssmClient(own: SSMClient | undefined): Promise<SSMClient> {
+  const client = own ?? injected.ssm ?? lazySsm;
+  if (client !== undefined) return client;
+  const { SSMClient: Client } = await loadSsmSdk();
+  return (lazySsm ??= new Client({}));
+}
+
 /** @internal Forgets the default clients (their endpoint is read once per client). */
 export function forgetDefaultClients(): void {
   lazySecretsManager?.destroy();
   lazyKms?.destroy();
+  lazySsm?.destroy();
   lazySecretsManager = undefined;
   lazyKms = undefined;
+  lazySsm = undefined;
 }
 
 const ids = new WeakMap<object, number>();
