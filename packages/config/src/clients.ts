@@ -1,28 +1,68 @@
 import type { KMSClient } from '@aws-sdk/client-kms';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { SSMClient } from '@aws-sdk/client-ssm';
+import { forgetClockOffset } from './aws/clock-skew.js';
+import { forgetCredentials } from './aws/credentials.js';
+import { callAwsJson, leanRoute, type LeanRoute } from './aws/json-call.js';
+import { KMS, SECRETS_MANAGER, SSM } from './aws/services.js';
+import { forgetConnections } from './aws/signed-request.js';
+import { resolveTimeouts, type AwsTimeouts, type ResolvedTimeouts } from './aws/timeouts.js';
+import { leanParameterStore, loadSsmSdk, sdkParameterStore, type ParameterStoreApi } from './parameter-store-api.js';
 
 /**
- * SDK clients to use instead of the default ones. The default clients are created on first use
- * with no options: the SDK itself reads the region, credentials, `AWS_MAX_ATTEMPTS`, and the
- * endpoint from `AWS_ENDPOINT_URL_SECRETS_MANAGER` / `AWS_ENDPOINT_URL_KMS` /
- * `AWS_ENDPOINT_URL_SSM` / `AWS_ENDPOINT_URL`.
+ * How the layer reaches AWS. By default it makes signed JSON calls itself (the lean path: no SDK
+ * client is loaded) with credentials from the environment or the container credentials endpoint,
+ * and falls back to the generated SDK clients for anything else. SDK clients given here are used
+ * instead, with their own settings (region, credentials, retries, timeouts).
  */
 export interface ConfigClients {
   readonly secretsManager?: SecretsManagerClient;
   readonly kms?: KMSClient;
   /** Parameter Store (`ssm()` and `ssmPath()` fields). */
   readonly ssm?: SSMClient;
+  /** Deadlines of the built-in calls (and of the default SDK clients); see {@link AwsTimeouts}. */
+  readonly timeouts?: AwsTimeouts;
+}
+
+/** What the Secrets Manager source needs of a client: the SDK's input and output shapes, trimmed. */
+export interface SecretsManagerApi {
+  /** Same identity, same account and endpoint: keys cache entries and batch denials. */
+  readonly identity: object;
+  batchGetSecretValue(input: { SecretIdList: string[]; NextToken?: string | undefined }): Promise<BatchSecretsOutput>;
+  getSecretValue(input: { SecretId: string; VersionId?: string | undefined; VersionStage?: string | undefined }): Promise<SecretValueOutput>;
+}
+
+/** One secret value as `GetSecretValue` and `BatchGetSecretValue` answer it. */
+export interface SecretValueOutput {
+  readonly ARN?: string | undefined;
+  readonly Name?: string | undefined;
+  readonly SecretString?: string | undefined;
+  readonly SecretBinary?: Uint8Array | undefined;
+}
+
+/** One page of `BatchGetSecretValue`. */
+export interface BatchSecretsOutput {
+  readonly SecretValues?: readonly SecretValueOutput[] | undefined;
+  readonly Errors?: ReadonlyArray<{ readonly SecretId?: string | undefined; readonly ErrorCode?: string | undefined }> | undefined;
+  readonly NextToken?: string | undefined;
+}
+
+/** What the KMS source needs of a client. */
+export interface KmsApi {
+  readonly identity: object;
+  decrypt(input: {
+    CiphertextBlob: Uint8Array;
+    EncryptionContext?: Record<string, string> | undefined;
+    KeyId?: string | undefined;
+  }): Promise<{ readonly Plaintext?: Uint8Array | undefined }>;
 }
 
 type SecretsManagerModule = typeof import('@aws-sdk/client-secrets-manager');
 type KmsModule = typeof import('@aws-sdk/client-kms');
-type SsmModule = typeof import('@aws-sdk/client-ssm');
 
-// Loaded on first use: a definition with only env and payload fields never pays for the SDK.
+// Loaded on first use: the lean path and env-only definitions never pay for the SDK.
 let secretsManagerModule: Promise<SecretsManagerModule> | undefined;
 let kmsModule: Promise<KmsModule> | undefined;
-let ssmModule: Promise<SsmModule> | undefined;
 
 /** The Secrets Manager SDK module (commands and client class). */
 export function loadSecretsManagerSdk(): Promise<SecretsManagerModule> {
@@ -34,67 +74,209 @@ export function loadKmsSdk(): Promise<KmsModule> {
   return (kmsModule ??= import('@aws-sdk/client-kms'));
 }
 
-/** The Systems Manager SDK module (commands and client class). */
-export function loadSsmSdk(): Promise<SsmModule> {
-  return (ssmModule ??= import('@aws-sdk/client-ssm'));
-}
-
 let injected: ConfigClients = {};
-let lazySecretsManager: SecretsManagerClient | undefined;
-let lazyKms: KMSClient | undefined;
-let lazySsm: SSMClient | undefined;
+// Default SDK clients (the fallback), one per timeouts setting.
+const lazySecretsManager = new Map<string, SecretsManagerClient>();
+const lazyKms = new Map<string, KMSClient>();
+const lazySsm = new Map<string, SSMClient>();
+// The account behind the default path, lean or SDK: one cache identity for both.
+let defaultIdentity: object = {};
 
 /**
- * Sets the clients every definition uses unless it was given its own (`defineConfig(fields, {
- * clients })`). Pass `{}` to go back to the default clients.
+ * Sets the clients (and timeouts) every definition uses unless it was given its own
+ * (`defineConfig(fields, { clients })`). Pass `{}` to go back to the defaults.
  */
 export function setConfigClients(clients: ConfigClients): void {
+  if (clients.timeouts !== undefined) resolveTimeouts(clients.timeouts); // reject bad values now
   injected = { ...clients };
 }
 
-/** @internal The client for a definition: its own, else the injected one, else the default. */
-export async function secretsManagerClient(own: SecretsManagerClient | undefined): Promise<SecretsManagerClient> {
-  const client = own ?? injected.secretsManager ?? lazySecretsManager;
-  if (client !== undefined) return client;
-  const { SecretsManagerClient: Client } = await loadSecretsManagerSdk();
-  return (lazySecretsManager ??= new Client({}));
+function timeoutsFor(own: ConfigClients | undefined): ResolvedTimeouts {
+  return resolveTimeouts({ ...injected.timeouts, ...own?.timeouts });
 }
 
-/** @internal */
-export async function kmsClient(own: KMSClient | undefined): Promise<KMSClient> {
-  const client = own ?? injected.kms ?? lazyKms;
-  if (client !== undefined) return client;
-  const { KMSClient: Client } = await loadKmsSdk();
-  return (lazyKms ??= new Client({}));
+/** @internal The Secrets Manager client for a definition: its own, else the injected one, else the default path. */
+export async function secretsManagerApi(own: ConfigClients | undefined): Promise<SecretsManagerApi> {
+  const client = own?.secretsManager ?? injected.secretsManager;
+  if (client !== undefined) return sdkSecretsManager(client, client);
+  const timeouts = timeoutsFor(own);
+  const route = leanRoute(SECRETS_MANAGER);
+  if (route.ok) return leanSecretsManager(route, timeouts);
+  const key = JSON.stringify(timeouts);
+  let lazy = lazySecretsManager.get(key);
+  if (lazy === undefined) {
+    const { SecretsManagerClient: Client } = await loadSecretsManagerSdk();
+    lazy = lazySecretsManager.get(key) ?? new Client({ requestHandler: sdkHandlerOptions(timeouts) });
+    lazySecretsManager.set(key, lazy);
+  }
+  return sdkSecretsManager(lazy, defaultIdentity);
 }
 
-/** @internal */
-export async function ssmClient(own: SSMClient | undefined): Promise<SSMClient> {
-  const client = own ?? injected.ssm ?? lazySsm;
-  if (client !== undefined) return client;
-  const { SSMClient: Client } = await loadSsmSdk();
-  return (lazySsm ??= new Client({}));
+/** @internal The KMS client for a definition. */
+export async function kmsApi(own: ConfigClients | undefined): Promise<KmsApi> {
+  const client = own?.kms ?? injected.kms;
+  if (client !== undefined) return sdkKms(client, client);
+  const timeouts = timeoutsFor(own);
+  const route = leanRoute(KMS);
+  if (route.ok) return leanKms(route, timeouts);
+  const key = JSON.stringify(timeouts);
+  let lazy = lazyKms.get(key);
+  if (lazy === undefined) {
+    const { KMSClient: Client } = await loadKmsSdk();
+    lazy = lazyKms.get(key) ?? new Client({ requestHandler: sdkHandlerOptions(timeouts) });
+    lazyKms.set(key, lazy);
+  }
+  return sdkKms(lazy, defaultIdentity);
 }
 
-/** @internal Forgets the default clients (their endpoint is read once per client). */
+/** @internal The Parameter Store client for a definition: its own, else the injected one, else the default path. */
+export async function parameterStoreApi(own: ConfigClients | undefined): Promise<ParameterStoreApi> {
+  const client = own?.ssm ?? injected.ssm;
+  if (client !== undefined) return sdkParameterStore(client, client);
+  const timeouts = timeoutsFor(own);
+  const route = leanRoute(SSM);
+  if (route.ok) return leanParameterStore(route, timeouts, defaultIdentity);
+  const key = JSON.stringify(timeouts);
+  let lazy = lazySsm.get(key);
+  if (lazy === undefined) {
+    const { SSMClient: Client } = await loadSsmSdk();
+    lazy = lazySsm.get(key) ?? new Client({ requestHandler: sdkHandlerOptions(timeouts) });
+    lazySsm.set(key, lazy);
+  }
+  return sdkParameterStore(lazy, defaultIdentity);
+}
+
+// The SDK has no per-call budget: connect and socket timeouts are what it offers.
+function sdkHandlerOptions(timeouts: ResolvedTimeouts): { connectionTimeout: number; requestTimeout: number } {
+  return { connectionTimeout: timeouts.connectMs, requestTimeout: timeouts.attemptMs };
+}
+
+type LeanOk = Extract<LeanRoute, { ok: true }>;
+
+function leanSecretsManager(route: LeanOk, timeouts: ResolvedTimeouts): SecretsManagerApi {
+  return {
+    identity: defaultIdentity,
+    async batchGetSecretValue(input) {
+      const out = await callAwsJson(SECRETS_MANAGER, route, 'BatchGetSecretValue', input, timeouts);
+      return {
+        SecretValues: Array.isArray(out.SecretValues) ? out.SecretValues.map(secretValue) : undefined,
+        Errors: Array.isArray(out.Errors)
+          ? out.Errors.map((e: unknown) => ({ SecretId: stringMember(e, 'SecretId'), ErrorCode: stringMember(e, 'ErrorCode') }))
+          : undefined,
+        NextToken: stringMember(out, 'NextToken'),
+      };
+    },
+    async getSecretValue(input) {
+      return secretValue(await callAwsJson(SECRETS_MANAGER, route, 'GetSecretValue', input, timeouts));
+    },
+  };
+}
+
+function leanKms(route: LeanOk, timeouts: ResolvedTimeouts): KmsApi {
+  return {
+    identity: defaultIdentity,
+    async decrypt(input) {
+      const out = await callAwsJson(
+        KMS,
+        route,
+        'Decrypt',
+        { ...input, CiphertextBlob: Buffer.from(input.CiphertextBlob).toString('base64') },
+        timeouts,
+      );
+      return { Plaintext: blobMember(out, 'Plaintext') };
+    },
+  };
+}
+
+// JSON 1.1 blobs travel as base64 strings.
+function secretValue(item: unknown): SecretValueOutput {
+  return {
+    ARN: stringMember(item, 'ARN'),
+    Name: stringMember(item, 'Name'),
+    SecretString: stringMember(item, 'SecretString'),
+    SecretBinary: blobMember(item, 'SecretBinary'),
+  };
+}
+
+function stringMember(item: unknown, key: string): string | undefined {
+  const value = typeof item === 'object' && item !== null ? (item as Record<string, unknown>)[key] : undefined;
+  return typeof value === 'string' ? value : undefined;
+}
+
+function blobMember(item: unknown, key: string): Uint8Array | undefined {
+  const text = stringMember(item, key);
+  return text === undefined ? undefined : new Uint8Array(Buffer.from(text, 'base64'));
+}
+
+const sdkSecretsManagerApis = new WeakMap<object, SecretsManagerApi>();
+const sdkKmsApis = new WeakMap<object, KmsApi>();
+
+function sdkSecretsManager(client: SecretsManagerClient, identity: object): SecretsManagerApi {
+  let api = sdkSecretsManagerApis.get(client);
+  if (api === undefined || api.identity !== identity) {
+    api = {
+      identity,
+      async batchGetSecretValue(input) {
+        const { BatchGetSecretValueCommand } = await loadSecretsManagerSdk();
+        return client.send(new BatchGetSecretValueCommand(input));
+      },
+      async getSecretValue(input) {
+        const { GetSecretValueCommand } = await loadSecretsManagerSdk();
+        return client.send(new GetSecretValueCommand(input));
+      },
+    };
+    sdkSecretsManagerApis.set(client, api);
+  }
+  return api;
+}
+
+function sdkKms(client: KMSClient, identity: object): KmsApi {
+  let api = sdkKmsApis.get(client);
+  if (api === undefined || api.identity !== identity) {
+    api = {
+      identity,
+      async decrypt(input) {
+        const { DecryptCommand } = await loadKmsSdk();
+        return client.send(new DecryptCommand(input));
+      },
+    };
+    sdkKmsApis.set(client, api);
+  }
+  return api;
+}
+
+/**
+ * Drops every cached AWS connection, credential and clock correction, and the default SDK
+ * clients: the next call starts afresh. The runtime calls it after a SnapStart restore, where
+ * the snapshot's credentials, sockets and clock no longer hold.
+ */
+export function resetAwsAccess(): void {
+  for (const client of lazySecretsManager.values()) client.destroy();
+  for (const client of lazyKms.values()) client.destroy();
+  for (const client of lazySsm.values()) client.destroy();
+  lazySecretsManager.clear();
+  lazyKms.clear();
+  lazySsm.clear();
+  forgetCredentials();
+  forgetConnections();
+  forgetClockOffset();
+}
+
+/** @internal Forgets the default clients, credentials and connections, and the default cache identity (tests). */
 export function forgetDefaultClients(): void {
-  lazySecretsManager?.destroy();
-  lazyKms?.destroy();
-  lazySsm?.destroy();
-  lazySecretsManager = undefined;
-  lazyKms = undefined;
-  lazySsm = undefined;
+  resetAwsAccess();
+  defaultIdentity = {};
 }
 
 const ids = new WeakMap<object, number>();
 let nextId = 1;
 
-/** @internal A stable id per client object, so cache keys of different accounts never meet. */
-export function clientId(client: object): number {
-  let id = ids.get(client);
+/** @internal A stable id per account behind a client, so cache keys of different accounts never meet. */
+export function clientId(api: { readonly identity: object }): number {
+  let id = ids.get(api.identity);
   if (id === undefined) {
     id = nextId++;
-    ids.set(client, id);
+    ids.set(api.identity, id);
   }
   return id;
 }

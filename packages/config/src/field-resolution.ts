@@ -1,8 +1,14 @@
-import type { KMSClient } from '@aws-sdk/client-kms';
-import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { safeParse } from 'zod/v4/core';
 import { sourceCache, type CacheRequest, type ConfigLogger, type Outcome } from './cache.js';
-import { clientId, kmsClient, secretsManagerClient, ssmClient, type ConfigClients } from './clients.js';
+import {
+  clientId,
+  kmsApi,
+  parameterStoreApi,
+  secretsManagerApi,
+  type ConfigClients,
+  type KmsApi,
+  type SecretsManagerApi,
+} from './clients.js';
 import type { ConfigIssue, ConfigIssueReason } from './config-error.js';
 import { decode, type Decoded, type FetchedValue } from './fetched-value.js';
 import type { ConfigField, KmsSource, Source } from './field.js';
@@ -14,7 +20,7 @@ import { decryptAll, kmsCacheKey, kmsRequest, type KmsRequest } from './sources/
 import { readPath } from './sources/payload.js';
 import { fetchSecrets, lookupReference, secretCacheKey, secretLabel } from './sources/secrets-manager.js';
 import type { ParameterReference } from './parameter-reference.js';
-import { sdkParameterStore, type ParameterStoreApi } from './parameter-store-api.js';
+import type { ParameterStoreApi } from './parameter-store-api.js';
 import * as params from './sources/ssm.js';
 
 /** A field's position and sources, split where the event may take over. */
@@ -92,9 +98,9 @@ export class Resolution {
   #kmsRequests = new Map<string, CacheRequest<KmsRequest>>();
   #parameterRequests = new Map<string, CacheRequest<ParameterReference>>();
   #pathRequests = new Map<string, CacheRequest<params.PathRequest>>();
-  #secretsManager: SecretsManagerClient | undefined;
-  #kms: KMSClient | undefined;
-  #ssm: { readonly api: ParameterStoreApi; readonly id: number } | undefined;
+  #secretsManager: SecretsManagerApi | undefined;
+  #kms: KmsApi | undefined;
+  #ssm: ParameterStoreApi | undefined;
 
   constructor(context: ResolutionContext, event: unknown, previous?: ReadonlyArray<FieldResolution | undefined>) {
     this.#context = context;
@@ -208,13 +214,13 @@ export class Resolution {
     }
     const own = this.#context.clients;
     const [secrets, kmsOne, ssmOne] = await Promise.all([
-      needsSecrets ? secretsManagerClient(own?.secretsManager) : undefined,
-      needsKms ? kmsClient(own?.kms) : undefined,
-      needsSsm ? ssmClient(own?.ssm) : undefined,
+      needsSecrets ? secretsManagerApi(own) : undefined,
+      needsKms ? kmsApi(own) : undefined,
+      needsSsm ? parameterStoreApi(own) : undefined,
     ]);
     this.#secretsManager = secrets;
     this.#kms = kmsOne;
-    this.#ssm = ssmOne === undefined ? undefined : { api: sdkParameterStore(ssmOne), id: clientId(ssmOne) };
+    this.#ssm = ssmOne;
   }
 
   #step(plan: FieldPlan, source: Source): Step {
@@ -235,7 +241,7 @@ export class Resolution {
         if (lookup.kind === 'error') {
           return issue(plan, source, 'bad-reference', `bad reference: ${lookup.message}`);
         }
-        const client = this.#secretsManager as SecretsManagerClient;
+        const client = this.#secretsManager as SecretsManagerApi;
         const key = secretCacheKey(clientId(client), lookup.ref);
         const label = secretLabel(lookup.ref);
         return this.#fromOutcome(plan, source, key, label, () => {
@@ -253,7 +259,7 @@ export class Resolution {
         if (text === undefined || text === null || text === '') return ABSENT;
         const built = kmsRequest(source, text);
         if (!built.ok) return issue(plan, source, 'bad-ciphertext', built.message);
-        const client = this.#kms as KMSClient;
+        const client = this.#kms as KmsApi;
         const key = kmsCacheKey(clientId(client), built.request);
         const label = kmsLabel(source);
         return this.#fromOutcome(plan, source, key, label, () => {
@@ -264,8 +270,7 @@ export class Resolution {
         const lookup = params.lookupParameter(source);
         if (lookup.kind === 'absent') return ABSENT;
         if (lookup.kind === 'error') return issue(plan, source, 'bad-reference', `bad reference: ${lookup.message}`);
-        const ssm = this.#ssm!;
-        const key = params.parameterCacheKey(ssm.id, lookup.ref);
+        const key = params.parameterCacheKey(clientId(this.#ssm!), lookup.ref);
         const label = params.parameterLabel(lookup.ref);
         return this.#fromOutcome(plan, source, key, label, () => {
           this.#parameterRequests.set(key, { request: lookup.ref, label, ...this.#context.policy(plan) });
@@ -275,8 +280,7 @@ export class Resolution {
         const lookup = params.lookupPath(source);
         if (lookup.kind === 'absent') return ABSENT;
         if (lookup.kind === 'error') return issue(plan, source, 'bad-reference', `bad path: ${lookup.message}`);
-        const ssm = this.#ssm!;
-        const key = params.pathCacheKey(ssm.id, lookup.request);
+        const key = params.pathCacheKey(clientId(this.#ssm!), lookup.request);
         const label = params.pathLabel(lookup.request);
         return this.#fromOutcome(plan, source, key, label, () => {
           this.#pathRequests.set(key, { request: lookup.request, label, ...this.#context.policy(plan) });
@@ -330,7 +334,7 @@ export class Resolution {
     const logger = this.#context.logger;
     const secretsClient = this.#secretsManager;
     const kmsOne = this.#kms;
-    const ssmApi = this.#ssm?.api;
+    const ssmApi = this.#ssm;
     const [a, b, c, d] = await Promise.all([
       secrets.size > 0 && secretsClient !== undefined
         ? sourceCache.resolve(secrets, (requests) => fetchSecrets(secretsClient, requests), logger)
