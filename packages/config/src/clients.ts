@@ -146,9 +146,10 @@ export async function parameterStoreApi(own: ConfigClients | undefined): Promise
   return sdkParameterStore(lazy, defaultIdentity);
 }
 
-// The SDK has no per-call budget: connect and socket timeouts are what it offers.
-function sdkHandlerOptions(timeouts: ResolvedTimeouts): { connectionTimeout: number; requestTimeout: number } {
-  return { connectionTimeout: timeouts.connectMs, requestTimeout: timeouts.attemptMs };
+// The SDK has no per-call budget: connect and per-attempt timeouts are what it offers. Without
+// throwOnRequestTimeout, @smithy/node-http-handler 4.14 only logs a warning when requestTimeout passes.
+function sdkHandlerOptions(timeouts: ResolvedTimeouts): { connectionTimeout: number; requestTimeout: number; throwOnRequestTimeout: true } {
+  return { connectionTimeout: timeouts.connectMs, requestTimeout: timeouts.attemptMs, throwOnRequestTimeout: true };
 }
 
 type LeanOk = Extract<LeanRoute, { ok: true }>;

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RecordingServer, type MutableCall } from './recording-server.js';
+import { formatAmzDate, parseAuthorization, verifySignature, type StandInCredentials } from './sigv4-verifier.js';
 
 /** A JSON value as it travels in an AWS JSON 1.1 request or response body. */
 export type JsonValue = string | number | boolean | null | JsonValue[] | JsonObject;
@@ -46,7 +47,7 @@ export interface RecordedCall {
 }
 
 /** Kinds of fault {@link AwsJsonStandIn.injectFault} can inject. */
-export type FaultKind = 'throttle' | 'server-error' | 'access-denied';
+export type FaultKind = 'throttle' | 'server-error' | 'access-denied' | 'hang' | 'signature-expired' | 'repeat-next-token';
 
 /** A fault to answer instead of running the operation. */
 export interface FaultSpec {
@@ -56,9 +57,14 @@ export interface FaultSpec {
    * `throttle`: 400 `ThrottlingException`, which the SDK retries as throttling.
    * `server-error`: 500 with the service's internal error code, which the SDK retries as transient.
    * `access-denied`: 400 `AccessDeniedException`, not retried.
+   * `hang`: accepts the request and never answers (until {@link AwsJsonStandIn.close}).
+   * `signature-expired`: 400 `InvalidSignatureException` "Signature expired", as AWS answers a
+   * request signed more than 15 minutes ago (e.g. signed before a freeze, sent after a thaw).
+   * `repeat-next-token`: runs the operation, then answers the same `NextToken` every time (a
+   * service paging forever).
    */
   readonly kind: FaultKind;
-  /** How many matching requests fail (each SDK retry is a request); 1 when omitted. */
+  /** How many matching requests fail (each SDK retry is a request); 1 when omitted, `Infinity` for every one. */
   readonly times?: number;
 }
 
@@ -107,6 +113,12 @@ export interface AwsJsonServiceOptions {
   readonly serverErrorCode: string;
   /** Account id used in access-denied messages. */
   readonly accountId: string;
+  /** SigV4 signing name, e.g. `secretsmanager` or `kms`. */
+  readonly signingName: string;
+  /** Region requests must be signed for (when `credentials` are given). */
+  readonly region: string;
+  /** Credentials to verify signatures with; without them only the header's form is checked. */
+  readonly credentials: StandInCredentials | undefined;
 }
 
 /** Request body cap; real services reject far smaller bodies, this only guards the process. */
@@ -116,6 +128,8 @@ const MAX_BODY_BYTES = 1024 * 1024;
 const SENSITIVE_MEMBERS = new Set(['SecretString', 'SecretBinary', 'Plaintext', 'Value']);
 
 const JSON_CONTENT_TYPE = 'application/x-amz-json-1.1';
+/** The `NextToken` of the `repeat-next-token` fault. */
+const REPEATED_TOKEN = 'stand-in-repeated-next-token';
 
 interface PendingFault {
   readonly operation: string | undefined;
@@ -234,17 +248,18 @@ export abstract class AwsJsonServer implements AwsJsonStandIn {
       }
       call = this.#http.record(operation, redact(input));
 
-      const accessKeyId = checkAuthorization(req);
+      const accessKeyId = this.#checkSignature(req, body);
       if (this.#latencyMs > 0) await this.#sleep(this.#latencyMs);
       if (parseError !== undefined) throw parseError;
-      this.#takeFault(operation);
+      const fault = this.#takeFault(operation);
+      if (fault === 'hang') return; // the socket stays open, unanswered, until close()
       if (this.#denied.has(operation)) throw this.accessDenied(operation);
       const handler = this.#operations.get(operation);
       if (handler === undefined) {
         throw new AwsServiceError('UnknownOperationException', `${operation} is not supported by this stand-in`);
       }
       const output = await handler(input, { operation, accessKeyId });
-      send(res, 200, output);
+      send(res, 200, fault === 'repeat-next-token' ? { ...output, NextToken: REPEATED_TOKEN } : output);
     } catch (error) {
       const failure =
         error instanceof AwsServiceError
@@ -264,9 +279,24 @@ export abstract class AwsJsonServer implements AwsJsonStandIn {
     return target.slice(prefix.length);
   }
 
-  #takeFault(operation: string): void {
+  #checkSignature(req: IncomingMessage, body: Buffer): string {
+    const { credentials, region, signingName } = this.#service;
+    const check =
+      credentials === undefined
+        ? parseAuthorization(req.headers)
+        : verifySignature(
+            { method: req.method ?? '', url: req.url ?? '/', headers: req.headers, body },
+            { region, service: signingName },
+            credentials,
+          );
+    if (!check.ok) throw new AwsServiceError(check.code, check.message);
+    return check.accessKeyId;
+  }
+
+  /** Throws the fault's error, or returns a fault that changes the answer instead. */
+  #takeFault(operation: string): 'hang' | 'repeat-next-token' | undefined {
     const index = this.#faults.findIndex((fault) => fault.operation === undefined || fault.operation === operation);
-    if (index < 0) return;
+    if (index < 0) return undefined;
     const fault = this.#faults[index]!;
     fault.remaining -= 1;
     if (fault.remaining <= 0) this.#faults.splice(index, 1);
@@ -277,6 +307,16 @@ export abstract class AwsJsonServer implements AwsJsonStandIn {
         throw new AwsServiceError(this.#service.serverErrorCode, 'An error occurred on the server side (injected).', 500);
       case 'access-denied':
         throw this.accessDenied(operation);
+      case 'signature-expired': {
+        const now = Date.now();
+        throw new AwsServiceError(
+          'InvalidSignatureException',
+          `Signature expired: ${formatAmzDate(now - 20 * 60_000)} is now earlier than ${formatAmzDate(now - 15 * 60_000)} (${formatAmzDate(now)} - 15 min.)`,
+        );
+      }
+      case 'hang':
+      case 'repeat-next-token':
+        return fault.kind;
     }
   }
 
@@ -325,22 +365,6 @@ function redact(input: JsonObject): JsonObject {
   const copy: JsonObject = {};
   for (const [key, value] of Object.entries(input)) copy[key] = SENSITIVE_MEMBERS.has(key) ? '[redacted]' : value;
   return copy;
-}
-
-/** Requires a SigV4 `Authorization` header (not verified) and returns its access key id. */
-function checkAuthorization(req: IncomingMessage): string {
-  const header = req.headers.authorization;
-  if (header === undefined || header.trim() === '') {
-    throw new AwsServiceError('MissingAuthenticationTokenException', 'Missing Authentication Token');
-  }
-  const match = /^AWS4-HMAC-SHA256 .*Credential=([^/,\s]+)\//.exec(header);
-  if (match === null) {
-    throw new AwsServiceError(
-      'IncompleteSignatureException',
-      'Authorization header requires a SigV4 Credential, SignedHeaders and Signature',
-    );
-  }
-  return match[1]!;
 }
 
 function send(res: ServerResponse, status: number, body: JsonObject, errorType?: string): void {

@@ -12,6 +12,7 @@ import {
   type JsonObject,
 } from './aws-json-server.js';
 import { startKms, type KmsStandIn } from './kms.js';
+import type { StandInCredentials } from './sigv4-verifier.js';
 
 /** Options for {@link startParameterStore}. */
 export interface ParameterStoreOptions {
@@ -24,6 +25,12 @@ export interface ParameterStoreOptions {
    * its own (closed with the store).
    */
   readonly kms?: KmsStandIn;
+  /**
+   * Dummy credentials every request must be signed with (SigV4, for `region` and the signing name
+   * `ssm`); when omitted only the `Authorization` header's form is checked. A KMS stand-in the
+   * store starts itself gets them too.
+   */
+  readonly credentials?: StandInCredentials;
 }
 
 /** The three parameter types. */
@@ -85,8 +92,9 @@ export interface ParameterStoreStandIn extends AwsJsonStandIn {
 export async function startParameterStore(options: ParameterStoreOptions = {}): Promise<ParameterStoreStandIn> {
   const region = options.region ?? 'us-east-1';
   const accountId = options.accountId ?? '123456789012';
-  const ownKms = options.kms === undefined ? await startKms({ region, accountId }) : undefined;
-  const server = new ParameterStoreServer(region, accountId, options.kms ?? ownKms!, ownKms !== undefined);
+  const credentials = options.credentials;
+  const ownKms = options.kms === undefined ? await startKms({ region, accountId, ...(credentials && { credentials }) }) : undefined;
+  const server = new ParameterStoreServer(region, accountId, credentials, options.kms ?? ownKms!, ownKms !== undefined);
   await server.listen();
   return server;
 }
@@ -137,8 +145,16 @@ class ParameterStoreServer extends AwsJsonServer implements ParameterStoreStandI
   readonly #denied = new Set<string>();
   #defaultKeyId: string | undefined;
 
-  constructor(region: string, accountId: string, kms: KmsStandIn, ownsKms: boolean) {
-    super({ targetPrefix: 'AmazonSSM', iamPrefix: 'ssm', serverErrorCode: 'InternalServerError', accountId });
+  constructor(region: string, accountId: string, credentials: StandInCredentials | undefined, kms: KmsStandIn, ownsKms: boolean) {
+    super({
+      targetPrefix: 'AmazonSSM',
+      iamPrefix: 'ssm',
+      serverErrorCode: 'InternalServerError',
+      accountId,
+      signingName: 'ssm',
+      region,
+      credentials,
+    });
     this.region = region;
     this.accountId = accountId;
     this.kms = kms;

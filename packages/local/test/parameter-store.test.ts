@@ -222,6 +222,22 @@ describe('faults, signatures and call counts', () => {
     }
   });
 
+  it('verifies SigV4 against the credentials it is given, as the service signing name ssm', async () => {
+    const signed = await startParameterStore({ kms, credentials });
+    const good = new SSMClient({ endpoint: signed.url, region: signed.region, credentials, maxAttempts: 1 });
+    const wrongSecret = new SSMClient({ endpoint: signed.url, region: signed.region, credentials: { ...credentials, secretAccessKey: 'nope' }, maxAttempts: 1 });
+    const wrongRegion = new SSMClient({ endpoint: signed.url, region: 'eu-west-1', credentials, maxAttempts: 1 });
+    try {
+      signed.putParameter('/s', 'v');
+      expect((await good.send(new GetParameterCommand({ Name: '/s' }))).Parameter?.Value).toBe('v');
+      expect((await awsFailure(wrongSecret.send(new GetParameterCommand({ Name: '/s' })))).name).toBe('InvalidSignatureException');
+      expect((await awsFailure(wrongRegion.send(new GetParameterCommand({ Name: '/s' })))).name).toBe('InvalidSignatureException');
+    } finally {
+      for (const c of [good, wrongSecret, wrongRegion]) c.destroy();
+      await signed.close();
+    }
+  });
+
   it('refuses an unsigned request', async () => {
     const response = await fetch(ssm.url, {
       method: 'POST',
