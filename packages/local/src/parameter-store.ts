@@ -80,8 +80,9 @@ export interface ParameterStoreStandIn extends AwsJsonStandIn {
   /** The parameter's ARN. */
   arnOf(name: string): string;
   /**
-   * Denies reading this parameter: any Get call naming it (or, for a path, containing it)
-   * answers `AccessDeniedException`, as IAM fails the whole call. `name` is a plain name.
+   * Denies reading this parameter: any Get call naming it answers `AccessDeniedException`, as
+   * IAM fails the whole call. A path (`/app/prod`, no trailing slash) denies GetParametersByPath
+   * on it, which IAM authorizes on the path's own ARN. `name` is a plain name.
    */
   denyParameter(name: string): void;
   /** Undoes {@link ParameterStoreStandIn.denyParameter}. */
@@ -300,8 +301,9 @@ class ParameterStoreServer extends AwsJsonServer implements ParameterStoreStandI
     const matching = [...this.#parameters.values()]
       .filter((p) => p.name.startsWith(prefix) && (recursive || !p.name.slice(prefix.length).includes('/')))
       .sort((a, b) => (a.name < b.name ? -1 : 1));
-    const denied = matching.find((p) => this.#denied.has(p.name));
-    if (denied !== undefined) throw this.accessDenied('GetParametersByPath', this.arnOf(denied.name));
+    // IAM authorizes GetParametersByPath on the path itself, not on the parameters under it.
+    const pathName = path === '/' ? path : path.replace(/\/$/, '');
+    if (this.#denied.has(pathName)) throw this.accessDenied('GetParametersByPath', this.arnOf(pathName));
 
     const token = optionalString(input, 'NextToken');
     let start = 0;

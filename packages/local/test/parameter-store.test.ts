@@ -195,6 +195,15 @@ describe('GetParametersByPath', () => {
     expect(every.find((p) => p.Name === '/app/prod/db/password')?.Value).toBe('pw');
   });
 
+  it('is denied on the path itself, as IAM authorizes GetParametersByPath', async () => {
+    ssm.denyParameter('/app/prod');
+    const denied = await awsFailure(client.send(new GetParametersByPathCommand({ Path: '/app/prod/' })));
+    expect(denied.name).toBe('AccessDeniedException');
+    expect(denied.message).toContain('ssm:GetParametersByPath on resource: arn:aws:ssm:us-east-1:123456789012:parameter/app/prod ');
+    // The parameters themselves stay readable by name.
+    expect((await client.send(new GetParameterCommand({ Name: '/app/prod/k00' }))).Parameter?.Value).toBe('v0');
+  });
+
   it('rejects a bad path, a bad MaxResults and a foreign token', async () => {
     expect((await awsFailure(client.send(new GetParametersByPathCommand({ Path: 'app' })))).name).toBe('ValidationException');
     expect((await awsFailure(client.send(new GetParametersByPathCommand({ Path: '/app', MaxResults: 11 })))).name).toBe(
