@@ -66,6 +66,8 @@ export interface ParameterSource {
   readonly label: string | undefined;
   /** The type the parameter must have; `undefined` accepts any (and redacts the field). */
   readonly type: ParameterType | undefined;
+  /** Customer managed KMS key of a SecureString, declared for `custom-runtime check`. */
+  readonly keyId: string | undefined;
   readonly format: ValueFormat;
 }
 
@@ -79,6 +81,8 @@ export interface ParameterPathSource {
   readonly maxParameters: number;
   /** `false`: no SecureString expected under the path (one there is an error); the field is not redacted. */
   readonly secure: boolean;
+  /** Customer managed KMS key of the SecureStrings under the path, declared for `custom-runtime check`. */
+  readonly keyId: string | undefined;
 }
 
 /** One place a field may be read from. */

@@ -17,7 +17,7 @@ export type { LiteralSecretOptions, SecretOptions } from './sources/secrets-mana
 export { kms } from './sources/kms.js';
 export { ssm, ssmPath } from './sources/ssm.js';
 export type { LiteralParameterOptions, ParameterOptions, ParameterPathOptions } from './sources/ssm.js';
-export { parseParameterReference, ParameterReferenceError } from './parameter-reference.js';
+export { isParameterPath, parseParameterReference, ParameterReferenceError } from './parameter-reference.js';
 export type { ParameterReference } from './parameter-reference.js';
 export type { KmsOptions } from './sources/kms.js';
 export { parseSecretReference, SecretReferenceError } from './secret-reference.js';

@@ -66,6 +66,8 @@ export interface ParameterSourceInfo {
   readonly version?: number;
   readonly label?: string;
   readonly type?: ParameterType;
+  /** The customer managed KMS key the field declares. */
+  readonly keyId?: string;
   /** How messages name this source, e.g. `ssm via env DB_HOST_PARAM`. */
   readonly location: string;
 }
@@ -77,6 +79,8 @@ export interface ParameterPathSourceInfo {
   readonly path?: string;
   readonly recursive: boolean;
   readonly maxParameters: number;
+  /** The customer managed KMS key the field declares. */
+  readonly keyId?: string;
   /** How messages name this source, e.g. `ssm path "/app/prod/"`. */
   readonly location: string;
 }
@@ -169,6 +173,7 @@ function sourceInfo(key: string, source: Source): SourceInfo {
         ...(source.version === undefined ? {} : { version: source.version }),
         ...defined('label', source.label),
         ...(source.type === undefined ? {} : { type: source.type }),
+        ...defined('keyId', source.keyId),
         location,
       });
     case 'ssm-path':
@@ -178,6 +183,7 @@ function sourceInfo(key: string, source: Source): SourceInfo {
         ...defined('path', source.path),
         recursive: source.recursive,
         maxParameters: source.maxParameters,
+        ...defined('keyId', source.keyId),
         location,
       });
     default:

@@ -40,6 +40,12 @@ export interface ParameterOptions {
    * arrives as an array of strings.
    */
   readonly format?: ValueFormat;
+  /**
+   * The customer managed KMS key (id, ARN or alias) a SecureString is encrypted with. Reading
+   * does not need it; `custom-runtime check` then verifies the role may `kms:Decrypt` with it
+   * (the AWS managed key `alias/aws/ssm` needs no grant).
+   */
+  readonly keyId?: string;
 }
 
 /** Options of a parameter whose reference is written in code rather than held by an env var. */
@@ -59,6 +65,8 @@ export interface ParameterPathOptions {
    * a SecureString found there is an error. Default `true`: the field is redacted.
    */
   readonly secure?: boolean;
+  /** The customer managed KMS key of the SecureStrings under the path; see {@link ParameterOptions.keyId}. */
+  readonly keyId?: string;
 }
 
 /**
@@ -117,6 +125,7 @@ export function ssm(
     version: options.version,
     label: options.label,
     type: options.type,
+    keyId: options.keyId,
     format: options.format ?? 'auto',
   });
   return new ConfigField([source], schema);
@@ -168,6 +177,7 @@ export function ssmPath(
     recursive: options.recursive ?? true,
     maxParameters: max,
     secure: options.secure ?? true,
+    keyId: options.keyId,
   });
   // Without a schema the object is taken as it is.
   return new ConfigField([source], schema ?? ANY_OBJECT);
