@@ -54,11 +54,12 @@ export function parameterPathTarget(template: SamTemplate, value: TemplateValue)
 
 /**
  * `arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter` then the name, with
- * one slash between (a hierarchical name brings its own).
+ * one slash between (a hierarchical name brings its own). A name that starts with a value the
+ * template does not show (a template parameter) may or may not bring one: it follows directly.
  */
 export function parameterArn(name: Pattern): Atom[] {
   const first = name[0];
-  const slash = first?.kind === 'char' && first.char === '/' ? [] : literal('/');
+  const slash = first?.kind !== 'char' || first.char === '/' ? [] : literal('/');
   return [...literal('arn:'), PARTITION, ...literal(':ssm:'), REGION, ...literal(':'), ACCOUNT, ...literal(':parameter'), ...slash, ...name];
 }
 
