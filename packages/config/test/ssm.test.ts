@@ -109,6 +109,7 @@ describe('reference forms', () => {
     expect(() => ssm({ reference: 'nope/x' })).toThrow(/starts with "\/"/);
     expect(() => ssm('X', { version: 1, label: 'a' })).toThrow(/not both/);
     expect(() => ssm('X', { version: 0 })).toThrow(/integer >= 1/);
+    expect(() => ssm('X', { label: '3' })).toThrow(/not starting with a digit/);
     expect(() => ssmPath('app')).toThrow(/must start with/);
     expect(() => ssmPath('/app', { maxParameters: 0 })).toThrow(/maxParameters/);
   });

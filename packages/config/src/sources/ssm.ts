@@ -113,7 +113,9 @@ export function ssm(
   if (options.version !== undefined && !(Number.isInteger(options.version) && options.version >= 1)) {
     throw new TypeError('ssm: version must be an integer >= 1');
   }
-  if (options.label !== undefined) parseParameterReference(`x:${options.label}`);
+  if (options.label !== undefined && (typeof options.label !== 'string' || !/^[A-Za-z._-][A-Za-z0-9._-]{0,99}$/.test(options.label))) {
+    throw new TypeError('ssm: a label is 1-100 letters, digits and ._-, not starting with a digit');
+  }
   if (options.type !== undefined && !['String', 'StringList', 'SecureString'].includes(options.type)) {
     throw new TypeError('ssm: type must be String, StringList or SecureString');
   }
@@ -184,11 +186,6 @@ export function ssmPath(
 }
 
 const ANY_OBJECT: Schema = z.record(z.string(), z.unknown());
-
-/** What a parameter source needs fetched. */
-export interface ParameterRequest {
-  readonly ref: ParameterReference;
-}
 
 /** A source's reference as read now. */
 export type ParameterLookup =
@@ -296,7 +293,7 @@ export function decodeParameter(
 ): Decoded {
   const type = value instanceof ParameterValue ? value.type : 'String';
   const expected = source.type ?? (ref?.dynamic === 'ssm-secure' ? 'SecureString' : undefined);
-  if (expected !== undefined && type !== expected && !(expected === 'String' && type === 'StringList')) {
+  if (expected !== undefined && type !== expected) {
     return { kind: 'error', message: `the parameter is a ${type}, the field expects a ${expected}` };
   }
   // CloudFormation's `ssm` dynamic references read String and StringList parameters only.
@@ -339,7 +336,8 @@ export async function fetchParameters(
   requests: ReadonlyMap<string, ParameterReference>,
 ): Promise<Map<string, FetchResult>> {
   const results = new Map<string, FetchResult>();
-  // Two fields may name the same selector under different keys only through different clients; keep it general.
+  // Keys hold the client and the selector: within one call, one key per selector, but the
+  // grouping keeps that an assumption of no one.
   const bySelector = new Map<string, Item[]>();
   for (const item of requests) {
     const list = bySelector.get(item[1].selector);
