@@ -4,7 +4,7 @@ import type { SSMClient } from '@aws-sdk/client-ssm';
 import { forgetClockOffset } from './aws/clock-skew.js';
 import { forgetCredentials } from './aws/credentials.js';
 import { callAwsJson, leanRoute, type LeanRoute } from './aws/json-call.js';
-import { KMS, SECRETS_MANAGER, SSM } from './aws/services.js';
+import { KMS, SECRETS_MANAGER, SSM, type AwsJsonService } from './aws/services.js';
 import { forgetConnections } from './aws/signed-request.js';
 import { resolveTimeouts, type AwsTimeouts, type ResolvedTimeouts } from './aws/timeouts.js';
 import { leanParameterStore, loadSsmSdk, sdkParameterStore, type ParameterStoreApi } from './parameter-store-api.js';
@@ -75,10 +75,6 @@ export function loadKmsSdk(): Promise<KmsModule> {
 }
 
 let injected: ConfigClients = {};
-// Default SDK clients (the fallback), one per timeouts setting.
-const lazySecretsManager = new Map<string, SecretsManagerClient>();
-const lazyKms = new Map<string, KMSClient>();
-const lazySsm = new Map<string, SSMClient>();
 // The account behind the default path, lean or SDK: one cache identity for both.
 let defaultIdentity: object = {};
 
@@ -91,64 +87,97 @@ export function setConfigClients(clients: ConfigClients): void {
   injected = { ...clients };
 }
 
-function timeoutsFor(own: ConfigClients | undefined): ResolvedTimeouts {
-  return resolveTimeouts({ ...injected.timeouts, ...own?.timeouts });
+/** An SDK client as far as the fallback needs one. */
+interface DestroyableClient {
+  destroy(): void;
 }
 
-/** @internal The Secrets Manager client for a definition: its own, else the injected one, else the default path. */
-export async function secretsManagerApi(own: ConfigClients | undefined): Promise<SecretsManagerApi> {
-  const client = own?.secretsManager ?? injected.secretsManager;
-  if (client !== undefined) return sdkSecretsManager(client, client);
-  const timeouts = timeoutsFor(own);
-  const route = leanRoute(SECRETS_MANAGER);
-  if (route.ok) return leanSecretsManager(route, timeouts);
-  const key = JSON.stringify(timeouts);
-  let lazy = lazySecretsManager.get(key);
+/** How one service is reached: what {@link chooseApi} needs to pick the lean path or an SDK client. */
+interface ServiceAccess<Api, Client extends DestroyableClient> {
+  readonly service: AwsJsonService;
+  /** The injected client of a definition or of the process, if any. */
+  readonly injected: (clients: ConfigClients) => Client | undefined;
+  readonly lean: (route: LeanOk, timeouts: ResolvedTimeouts) => Api;
+  /** Creates a default SDK client (the fallback) with these request-handler options. */
+  readonly create: (requestHandler: SdkHandlerOptions) => Promise<Client>;
+  readonly wrap: (client: Client, identity: object) => Api;
+}
+
+// Default SDK clients (the fallback), per service and timeouts setting; destroyed by resetAwsAccess().
+const lazyClients = new Map<string, Promise<DestroyableClient>>();
+
+/**
+ * The client of one service for a definition: its own injected client, else the process's, else
+ * the lean path when it covers the environment, else a default SDK client. A third JSON 1.1
+ * service is one {@link ServiceAccess} and a call of this.
+ */
+async function chooseApi<Api, Client extends DestroyableClient>(
+  access: ServiceAccess<Api, Client>,
+  own: ConfigClients | undefined,
+): Promise<Api> {
+  const client = (own === undefined ? undefined : access.injected(own)) ?? access.injected(injected);
+  if (client !== undefined) return access.wrap(client, client);
+  const timeouts = resolveTimeouts({ ...injected.timeouts, ...own?.timeouts });
+  const route = leanRoute(access.service);
+  if (route.ok) return access.lean(route, timeouts);
+  const key = `${access.service.signingName}\u0000${JSON.stringify(timeouts)}`;
+  let lazy = lazyClients.get(key);
   if (lazy === undefined) {
-    const { SecretsManagerClient: Client } = await loadSecretsManagerSdk();
-    lazy = lazySecretsManager.get(key) ?? new Client({ requestHandler: sdkHandlerOptions(timeouts) });
-    lazySecretsManager.set(key, lazy);
+    lazy = access.create(sdkHandlerOptions(timeouts));
+    lazyClients.set(key, lazy);
+    lazy.catch(() => lazyClients.delete(key));
   }
-  return sdkSecretsManager(lazy, defaultIdentity);
+  return access.wrap((await lazy) as Client, defaultIdentity);
+}
+
+const SECRETS_MANAGER_ACCESS: ServiceAccess<SecretsManagerApi, SecretsManagerClient> = {
+  service: SECRETS_MANAGER,
+  injected: (clients) => clients.secretsManager,
+  lean: leanSecretsManager,
+  create: async (requestHandler) => new (await loadSecretsManagerSdk()).SecretsManagerClient({ requestHandler }),
+  wrap: sdkSecretsManager,
+};
+
+const KMS_ACCESS: ServiceAccess<KmsApi, KMSClient> = {
+  service: KMS,
+  injected: (clients) => clients.kms,
+  lean: leanKms,
+  create: async (requestHandler) => new (await loadKmsSdk()).KMSClient({ requestHandler }),
+  wrap: sdkKms,
+};
+
+const SSM_ACCESS: ServiceAccess<ParameterStoreApi, SSMClient> = {
+  service: SSM,
+  injected: (clients) => clients.ssm,
+  lean: (route, timeouts) => leanParameterStore(route, timeouts, defaultIdentity),
+  create: async (requestHandler) => new (await loadSsmSdk()).SSMClient({ requestHandler }),
+  wrap: sdkParameterStore,
+};
+
+/** @internal The Secrets Manager client for a definition. */
+export function secretsManagerApi(own: ConfigClients | undefined): Promise<SecretsManagerApi> {
+  return chooseApi(SECRETS_MANAGER_ACCESS, own);
 }
 
 /** @internal The KMS client for a definition. */
-export async function kmsApi(own: ConfigClients | undefined): Promise<KmsApi> {
-  const client = own?.kms ?? injected.kms;
-  if (client !== undefined) return sdkKms(client, client);
-  const timeouts = timeoutsFor(own);
-  const route = leanRoute(KMS);
-  if (route.ok) return leanKms(route, timeouts);
-  const key = JSON.stringify(timeouts);
-  let lazy = lazyKms.get(key);
-  if (lazy === undefined) {
-    const { KMSClient: Client } = await loadKmsSdk();
-    lazy = lazyKms.get(key) ?? new Client({ requestHandler: sdkHandlerOptions(timeouts) });
-    lazyKms.set(key, lazy);
-  }
-  return sdkKms(lazy, defaultIdentity);
+export function kmsApi(own: ConfigClients | undefined): Promise<KmsApi> {
+  return chooseApi(KMS_ACCESS, own);
 }
 
-/** @internal The Parameter Store client for a definition: its own, else the injected one, else the default path. */
-export async function parameterStoreApi(own: ConfigClients | undefined): Promise<ParameterStoreApi> {
-  const client = own?.ssm ?? injected.ssm;
-  if (client !== undefined) return sdkParameterStore(client, client);
-  const timeouts = timeoutsFor(own);
-  const route = leanRoute(SSM);
-  if (route.ok) return leanParameterStore(route, timeouts, defaultIdentity);
-  const key = JSON.stringify(timeouts);
-  let lazy = lazySsm.get(key);
-  if (lazy === undefined) {
-    const { SSMClient: Client } = await loadSsmSdk();
-    lazy = lazySsm.get(key) ?? new Client({ requestHandler: sdkHandlerOptions(timeouts) });
-    lazySsm.set(key, lazy);
-  }
-  return sdkParameterStore(lazy, defaultIdentity);
+/** @internal The Parameter Store client for a definition. */
+export function parameterStoreApi(own: ConfigClients | undefined): Promise<ParameterStoreApi> {
+  return chooseApi(SSM_ACCESS, own);
+}
+
+interface SdkHandlerOptions {
+  readonly connectionTimeout: number;
+  readonly requestTimeout: number;
+  readonly throwOnRequestTimeout: true;
 }
 
 // The SDK has no per-call budget: connect and per-attempt timeouts are what it offers. Without
 // throwOnRequestTimeout, @smithy/node-http-handler 4.14 only logs a warning when requestTimeout passes.
-function sdkHandlerOptions(timeouts: ResolvedTimeouts): { connectionTimeout: number; requestTimeout: number; throwOnRequestTimeout: true } {
+function sdkHandlerOptions(timeouts: ResolvedTimeouts): SdkHandlerOptions {
   return { connectionTimeout: timeouts.connectMs, requestTimeout: timeouts.attemptMs, throwOnRequestTimeout: true };
 }
 
@@ -252,12 +281,8 @@ function sdkKms(client: KMSClient, identity: object): KmsApi {
  * the snapshot's credentials, sockets and clock no longer hold.
  */
 export function resetAwsAccess(): void {
-  for (const client of lazySecretsManager.values()) client.destroy();
-  for (const client of lazyKms.values()) client.destroy();
-  for (const client of lazySsm.values()) client.destroy();
-  lazySecretsManager.clear();
-  lazyKms.clear();
-  lazySsm.clear();
+  for (const client of lazyClients.values()) void client.then((c) => c.destroy(), () => undefined);
+  lazyClients.clear();
   forgetCredentials();
   forgetConnections();
   forgetClockOffset();

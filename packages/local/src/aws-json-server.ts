@@ -44,6 +44,8 @@ export interface RecordedCall {
   readonly at: number;
   /** The error code answered, or `undefined` while in flight or when the call succeeded. */
   readonly errorCode: string | undefined;
+  /** The `User-Agent` header: tells which client sent the request. */
+  readonly userAgent: string | undefined;
 }
 
 /** Kinds of fault {@link AwsJsonStandIn.injectFault} can inject. */
@@ -60,8 +62,8 @@ export interface FaultSpec {
    * `hang`: accepts the request and never answers (until {@link AwsJsonStandIn.close}).
    * `signature-expired`: 400 `InvalidSignatureException` "Signature expired", as AWS answers a
    * request signed more than 15 minutes ago (e.g. signed before a freeze, sent after a thaw).
-   * `repeat-next-token`: runs the operation, then answers the same `NextToken` every time (a
-   * service paging forever).
+   * `repeat-next-token`: answers only a `NextToken`, the same every time (a service paging
+   * forever without delivering).
    */
   readonly kind: FaultKind;
   /** How many matching requests fail (each SDK retry is a request); 1 when omitted, `Infinity` for every one. */
@@ -246,7 +248,7 @@ export abstract class AwsJsonServer implements AwsJsonStandIn {
       } catch (error) {
         parseError = error instanceof AwsServiceError ? error : new AwsServiceError('SerializationException', 'Malformed JSON');
       }
-      call = this.#http.record(operation, redact(input));
+      call = this.#http.record(operation, redact(input), req.headers['user-agent']);
 
       const accessKeyId = this.#checkSignature(req, body);
       if (this.#latencyMs > 0) await this.#sleep(this.#latencyMs);
@@ -258,8 +260,10 @@ export abstract class AwsJsonServer implements AwsJsonStandIn {
       if (handler === undefined) {
         throw new AwsServiceError('UnknownOperationException', `${operation} is not supported by this stand-in`);
       }
+      // A service paging forever: nothing but the same NextToken, every time.
+      if (fault === 'repeat-next-token') return send(res, 200, { NextToken: REPEATED_TOKEN });
       const output = await handler(input, { operation, accessKeyId });
-      send(res, 200, fault === 'repeat-next-token' ? { ...output, NextToken: REPEATED_TOKEN } : output);
+      send(res, 200, output);
     } catch (error) {
       const failure =
         error instanceof AwsServiceError

@@ -30,11 +30,11 @@ describe('faults for hang tests', () => {
     expect((await client.send(new GetSecretValueCommand({ SecretId: 'a' }))).SecretString).toBe('va');
   });
 
-  it('repeat-next-token: answers the operation with the same NextToken every time', async () => {
+  it('repeat-next-token: answers nothing but the same NextToken every time', async () => {
     sm.injectFault({ operation: 'BatchGetSecretValue', kind: 'repeat-next-token', times: Infinity });
     const first = await client.send(new BatchGetSecretValueCommand({ SecretIdList: ['a'] }));
     const second = await client.send(new BatchGetSecretValueCommand({ SecretIdList: ['a'], NextToken: first.NextToken }));
-    expect(first.SecretValues?.map((v) => v.Name)).toEqual(['a']);
+    expect(first.SecretValues ?? []).toEqual([]);
     expect(first.NextToken).toEqual(expect.any(String));
     expect(second.NextToken).toBe(first.NextToken);
   });

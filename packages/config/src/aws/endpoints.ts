@@ -58,7 +58,10 @@ export function resolveEndpoint(spec: EndpointSpec, env: NodeJS.ProcessEnv = pro
   const region = regionFromEnv(env);
   if (region === undefined) return { ok: false, reason: 'no region (AWS_REGION)' };
   if (!REGION_LABEL.test(region)) return { ok: false, reason: 'the region is not a valid host label' };
-  const custom = nonEmpty(env[spec.endpointEnv]) ?? nonEmpty(env.AWS_ENDPOINT_URL);
+  // The SDK's configured-endpoint switch: AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true ignores the vars.
+  const custom = isTrue(env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS)
+    ? undefined
+    : (nonEmpty(env[spec.endpointEnv]) ?? nonEmpty(env.AWS_ENDPOINT_URL));
   if (custom !== undefined) {
     let url: URL;
     try {

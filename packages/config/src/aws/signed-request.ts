@@ -51,6 +51,9 @@ function toBytes(data: string | ArrayBuffer | ArrayBufferView): string | Uint8Ar
   return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 }
 
+/** Sent unsigned, as the SDK sends its own: names the client in CloudTrail and in the stand-ins' logs. */
+export const USER_AGENT = 'custom-runtime-config (lean)';
+
 type SignerModule = typeof import('@smithy/signature-v4');
 let signerModule: Promise<SignerModule> | undefined;
 
@@ -75,6 +78,11 @@ export function forgetConnections(): void {
   httpsAgent?.destroy();
   httpAgent = undefined;
   httpsAgent = undefined;
+}
+
+/** Starts loading the signer, so it loads while the credentials are read. */
+export function preloadSigner(): void {
+  signerModule ??= import('@smithy/signature-v4');
 }
 
 /** Signs `input` with SigV4 (now, plus the clock offset) and sends it; resolves with any HTTP answer. */
@@ -118,7 +126,7 @@ export async function sendSigned(input: SignedRequest): Promise<RawResponse> {
       reject(error);
     };
     const req = request(
-      { protocol: url.protocol, hostname: url.hostname, port: url.port, path, method: 'POST', headers: signed.headers, agent },
+      { protocol: url.protocol, hostname: url.hostname, port: url.port, path, method: 'POST', headers: { ...signed.headers, 'user-agent': USER_AGENT }, agent },
       (res: IncomingMessage) => {
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
