@@ -58,11 +58,11 @@ const reject = (): boolean => false;
 
 /**
  * Makes the config objects of one definition. Without sensitive fields a config is a plain
- * frozen object. With them it is a Proxy whose target holds {@link REDACTED} placeholders in
- * place of the sensitive values, and whose `get` trap returns the real ones: `util.inspect`
- * (so every `console` method, with any options) formats a Proxy's target, never running its
- * traps, and with `showProxy` it prints target and handler, never the closure holding the
- * values. `JSON.stringify` reads `toJSON` through the trap, so the prototype's `toJSON`
+ * object (frozen when it is shared between invocations). With them it is a Proxy whose target
+ * holds placeholders in place of the sensitive values and whose `get` trap returns the real
+ * ones: `util.inspect` (so every `console` method, with any options) formats a Proxy's target
+ * without running its traps, and with `showProxy` prints target and handler, never the closure
+ * holding the values. `JSON.stringify` reads `toJSON` through the trap, and that `toJSON`
  * redacts. Property reads, spreading and `Object.entries` return the real values.
  */
 export class ConfigShape {

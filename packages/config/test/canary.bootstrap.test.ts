@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { InitErrorRecord, InvocationResult, LocalFunction } from '@custom-runtime/local';
 import { makeTaskRoot } from '@custom-runtime/test-support';
 import { defineConfig, getConfig, kms, secret, env } from '../src/index.js';
-import { FIXTURES, seedApp, startWorld, type AppValues, type World } from './fixtures/world.js';
+import { FIXTURES, FUNCTION_NAME, seedApp, startWorld, type AppValues, type World } from './fixtures/world.js';
 import { setEnv, startStandIns } from './helpers.js';
 
 const canaries: string[] = [];
@@ -222,7 +222,7 @@ describe.each(['Text', 'JSON'] as const)('canary with %s logs: every rendering o
     expectNoCanary({ ...failureTexts('payload', bad), logs: fn.logs() });
   });
 
-  it('a module that prints its config while loading, and one that throws it (Error, value, the config itself)', async () => {
+  it('a module that prints its config while loading, one that throws it (Error, value, the config itself), a sensitive field failing init', async () => {
     const world = await canaryWorld();
     const texts: Record<string, string> = {};
     const ok = await world.start({ handler: 'render-init.handler', env: renderEnv(world) });
@@ -230,6 +230,11 @@ describe.each(['Text', 'JSON'] as const)('canary with %s logs: every rendering o
     await ok.stop();
     expect(ok.logs()).toContain('[redacted]');
     texts['loads logs'] = ok.logs();
+    const echoing = await world.start({ handler: 'echo-env.handler', env: renderEnv(world) });
+    const echoError = await echoing.runtimeApi.waitForInitError();
+    expect(echoError.errorType).toBe('Runtime.ConfigInvalid');
+    expect(echoError.error?.errorMessage).toContain('noEcho (env NO_ECHO_TOKEN): invalid: expected digits, got [redacted]');
+    Object.assign(texts, initErrorTexts('echoing schema', echoError), await exitedLogs('echoing schema', echoing));
     for (const how of ['error', 'value', 'config']) {
       const fn = await world.start({ handler: 'render-init.handler', env: { ...renderEnv(world), THROW_AT_INIT: how } });
       const initError = await fn.runtimeApi.waitForInitError();
@@ -304,12 +309,22 @@ printf '{"apiToken":%s,"db":%s,"legacyToken":%s,"customer":"%s"}' "\${#API_TOKEN
       const fn = await world.start({
         taskRoot: root,
         handler: 'handler.sh',
-        env: { ...seed.env, API_KEY_SECRET: nul.name, CUSTOM_RUNTIME_CONFIG: configSpec, AWS_LAMBDA_LOG_FORMAT: logFormat },
+        env: {
+          ...seed.env,
+          API_KEY_SECRET: nul.name,
+          // A KMS plaintext with a NUL byte, decrypted in the default format.
+          LEGACY_TOKEN_ENCRYPTED: world.kms.encryptToBase64(world.keyId, `${canary()}\u0000`, { LambdaFunctionName: FUNCTION_NAME }),
+          CUSTOM_RUNTIME_CONFIG: configSpec,
+          AWS_LAMBDA_LOG_FORMAT: logFormat,
+        },
       });
       const failed = await fn.invoke({ customer: { id: 'c-1' } });
       expect(failed.errorType, fn.logs()).toBe('Runtime.ConfigInvalid');
       expect(failed.error?.errorMessage).toContain(
         'apiKey (secretsmanager via env API_KEY_SECRET): invalid: cannot be passed to the command as environment variable API_TOKEN: the value contains a NUL byte',
+      );
+      expect(failed.error?.errorMessage).toContain(
+        'legacyToken (kms via env LEGACY_TOKEN_ENCRYPTED): invalid: cannot be passed to the command as environment variable LEGACY_TOKEN: the value contains a NUL byte',
       );
       Object.assign(texts, failureTexts(`${logFormat} NUL byte`, failed));
       await fn.stop();
