@@ -296,6 +296,19 @@ describe('cache, stale values, redaction and provenance', () => {
     expect(await getConfig(config)).toEqual({ value: 'second' });
   });
 
+  it('takes the lean path: a GetParameters call that never answers is cut by the call deadline, then retried', async () => {
+    const name = unique('deadline');
+    store.putParameter(name, 'in-time');
+    restore = setEnv({ P: name });
+    store.injectFault({ operation: 'GetParameters', kind: 'hang', times: Infinity });
+    const config = defineConfig({ value: ssm('P') }, { clients: { timeouts: { connectMs: 100, attemptMs: 100, callMs: 250 } } });
+    const error = await failure(getConfig(config));
+    expect(error.issues.map((i) => [i.field, i.reason])).toEqual([['value', 'unavailable']]);
+    store.clearFaults();
+    clearConfigCache();
+    await expect(getConfig(config)).resolves.toEqual({ value: 'in-time' });
+  });
+
   it('shares one in-flight fetch between concurrent resolutions', async () => {
     const name = unique('flight');
     store.putParameter(name, 'v');
