@@ -16,7 +16,9 @@ import { leanParameterStore, loadSsmSdk, sdkParameterStore, type ParameterStoreA
  * instead, with their own settings (region, credentials, retries, timeouts).
  */
 export interface ConfigClients {
+  /** Secrets Manager client for `secret()` fields. */
   readonly secretsManager?: SecretsManagerClient;
+  /** KMS client for `kms()` fields. */
   readonly kms?: KMSClient;
   /** Parameter Store (`ssm()` and `ssmPath()` fields). */
   readonly ssm?: SSMClient;
@@ -49,6 +51,7 @@ export interface BatchSecretsOutput {
 
 /** What the KMS source needs of a client. */
 export interface KmsApi {
+  /** See {@link SecretsManagerApi.identity}. */
   readonly identity: object;
   decrypt(input: {
     CiphertextBlob: Uint8Array;
@@ -75,8 +78,9 @@ export function loadKmsSdk(): Promise<KmsModule> {
 }
 
 let injected: ConfigClients = {};
-// The account behind the default path, lean or SDK: one cache identity for both.
-let defaultIdentity: object = {};
+// The function's own role behind the default path, lean or SDK, whichever client instance: one
+// cache identity, so values cached before a reset (a SnapStart restore) still serve stale after a failure.
+const defaultIdentity: object = {};
 
 /**
  * Sets the clients (and timeouts) every definition uses unless it was given its own
@@ -103,7 +107,7 @@ interface ServiceAccess<Api, Client extends DestroyableClient> {
   readonly wrap: (client: Client, identity: object) => Api;
 }
 
-// Default SDK clients (the fallback), per service and timeouts setting; destroyed by resetAwsAccess().
+// Default SDK clients (the fallback), per service and timeouts setting; destroyed by forgetDefaultClients().
 const lazyClients = new Map<string, Promise<DestroyableClient>>();
 
 /**
@@ -276,22 +280,17 @@ function sdkKms(client: KMSClient, identity: object): KmsApi {
 }
 
 /**
- * Drops every cached AWS connection, credential and clock correction, and the default SDK
- * clients: the next call starts afresh. The runtime calls it after a SnapStart restore, where
- * the snapshot's credentials, sockets and clock no longer hold.
+ * @internal Drops every cached AWS connection, credential and clock correction, and the default
+ * SDK clients: the next call starts afresh, with the same cache identity. Called by
+ * `clearConfigCache()` and after a SnapStart restore (snapstart-refresh.ts), where the snapshot's
+ * credentials, sockets and clock no longer hold.
  */
-export function resetAwsAccess(): void {
+export function forgetDefaultClients(): void {
   for (const client of lazyClients.values()) void client.then((c) => c.destroy(), () => undefined);
   lazyClients.clear();
   forgetCredentials();
   forgetConnections();
   forgetClockOffset();
-}
-
-/** @internal Forgets the default clients, credentials and connections, and the default cache identity (tests). */
-export function forgetDefaultClients(): void {
-  resetAwsAccess();
-  defaultIdentity = {};
 }
 
 const ids = new WeakMap<object, number>();

@@ -15,7 +15,8 @@ import {
   type SecretsManagerStandIn,
 } from '@custom-runtime/local';
 import { afterEach, describe, expect, it } from 'vitest';
-import { clearConfigCache, ConfigError, defineConfig, getConfig, kms, resetAwsAccess, secret, setConfigClients } from '../src/index.js';
+import { forgetDefaultClients } from '../src/clients.js';
+import { clearConfigCache, ConfigError, defineConfig, getConfig, kms, secret, setConfigClients } from '../src/index.js';
 import { setEnv } from './helpers.js';
 
 const LEAN_AGENT = 'custom-runtime-config (lean)';
@@ -136,13 +137,13 @@ describe('credential sources', () => {
     expect(agents(aws).every((agent) => agent === LEAN_AGENT)).toBe(true);
   });
 
-  it('fetches container credentials again after resetAwsAccess() (a SnapStart restore), keeping cached values', async () => {
+  it('fetches container credentials again after forgetDefaultClients() (as after a SnapStart restore), keeping cached values', async () => {
     const aws = await standIns(containerCredentials);
     const endpoint = await container();
     env({ ...endpoints(aws), AWS_CONTAINER_CREDENTIALS_FULL_URI: endpoint.url });
     const first = appConfig(aws);
     await expect(getConfig(first.config)).resolves.toEqual(first.expected);
-    resetAwsAccess();
+    forgetDefaultClients();
     await expect(getConfig(first.config)).resolves.toEqual(first.expected);
     expect(endpoint.requestCount()).toBe(1); // served from the cache: no call, no credentials
     const second = appConfig(aws);

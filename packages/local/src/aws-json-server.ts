@@ -90,6 +90,11 @@ export interface AwsJsonStandIn {
   deny(operation: string): void;
   /** Undoes {@link AwsJsonStandIn.deny}. */
   allow(operation: string): void;
+  /**
+   * Accepts requests signed with these dummy credentials too (another role, or the credentials a
+   * restored SnapStart environment gets); turns signature verification on if it was off.
+   */
+  acceptCredentials(credentials: StandInCredentials): void;
   /** Stops listening and drops open connections. */
   close(): Promise<void>;
 }
@@ -150,11 +155,19 @@ export abstract class AwsJsonServer implements AwsJsonStandIn {
   readonly #faults: PendingFault[] = [];
   readonly #denied = new Set<string>();
   readonly #timers = new Set<NodeJS.Timeout>();
+  // By access key id; empty: signatures are not verified.
+  readonly #credentials = new Map<string, StandInCredentials>();
   #latencyMs = 0;
 
   /** @param service - Target prefix, IAM prefix and fault codes of the service. */
   protected constructor(service: AwsJsonServiceOptions) {
     this.#service = service;
+    if (service.credentials !== undefined) this.acceptCredentials(service.credentials);
+  }
+
+  /** {@inheritDoc AwsJsonStandIn.acceptCredentials} */
+  acceptCredentials(credentials: StandInCredentials): void {
+    this.#credentials.set(credentials.accessKeyId, { ...credentials });
   }
 
   /** Registers the handler for `operation` (the part after the dot in `X-Amz-Target`). */
@@ -284,14 +297,14 @@ export abstract class AwsJsonServer implements AwsJsonStandIn {
   }
 
   #checkSignature(req: IncomingMessage, body: Buffer): string {
-    const { credentials, region, signingName } = this.#service;
+    const { region, signingName } = this.#service;
     const check =
-      credentials === undefined
+      this.#credentials.size === 0
         ? parseAuthorization(req.headers)
         : verifySignature(
             { method: req.method ?? '', url: req.url ?? '/', headers: req.headers, body },
             { region, service: signingName },
-            credentials,
+            (accessKeyId) => this.#credentials.get(accessKeyId),
           );
     if (!check.ok) throw new AwsServiceError(check.code, check.message);
     return check.accessKeyId;

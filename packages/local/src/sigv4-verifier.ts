@@ -68,11 +68,14 @@ function incomplete(): SignatureCheck {
   };
 }
 
-/** Verifies the signature of `request` for `scope` with `credentials`, at `now`. */
+/**
+ * Verifies the signature of `request` for `scope` at `now`, with the credentials of the access
+ * key id it names (`known` looks them up; a single set of credentials works too).
+ */
 export function verifySignature(
   request: ReceivedRequest,
   scope: SigningScope,
-  credentials: StandInCredentials,
+  known: StandInCredentials | ((accessKeyId: string) => StandInCredentials | undefined),
   now: number = Date.now(),
 ): SignatureCheck {
   const parsed = parseAuthorization(request.headers);
@@ -82,7 +85,8 @@ export function verifySignature(
   if (match === null || parts === undefined || parts.length !== 5 || parts[4] !== 'aws4_request') return incomplete();
   const [, , signedHeaders, signature] = match;
   const [accessKeyId, day, region, service] = parts as [string, string, string, string, string];
-  if (accessKeyId !== credentials.accessKeyId) return { ok: false, code: 'UnrecognizedClientException', message: INVALID_TOKEN };
+  const credentials = typeof known === 'function' ? known(accessKeyId) : known.accessKeyId === accessKeyId ? known : undefined;
+  if (credentials === undefined) return { ok: false, code: 'UnrecognizedClientException', message: INVALID_TOKEN };
   const token = single(request.headers['x-amz-security-token']);
   if (credentials.sessionToken !== undefined && token !== credentials.sessionToken) {
     return { ok: false, code: 'UnrecognizedClientException', message: INVALID_TOKEN };

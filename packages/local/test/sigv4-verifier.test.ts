@@ -63,6 +63,17 @@ describe('SigV4 verification of the stand-ins', () => {
     expect(noToken.name).toBe('UnrecognizedClientException');
   });
 
+  it('accepts further identities given with acceptCredentials, each with its own secret key', async () => {
+    const sm = await secretsManager();
+    const other = { accessKeyId: 'AKIDOTHER', secretAccessKey: 'other-secret', sessionToken: 'other-session' };
+    expect((await awsFailure(smClient(sm, other).send(new GetSecretValueCommand({ SecretId: 'app/key' })))).name).toBe('UnrecognizedClientException');
+    sm.acceptCredentials(other);
+    expect((await smClient(sm, other).send(new GetSecretValueCommand({ SecretId: 'app/key' }))).SecretString).toBe('v');
+    expect((await smClient(sm, good).send(new GetSecretValueCommand({ SecretId: 'app/key' }))).SecretString).toBe('v');
+    const mixed = await awsFailure(smClient(sm, { ...other, secretAccessKey: good.secretAccessKey }).send(new GetSecretValueCommand({ SecretId: 'app/key' })));
+    expect(mixed.name).toBe('InvalidSignatureException');
+  });
+
   it('rejects a signature scoped to another region', async () => {
     const sm = await secretsManager('eu-west-1');
     const error = await awsFailure(smClient(sm, good, 'us-east-1').send(new GetSecretValueCommand({ SecretId: 'app/key' })));
