@@ -12,7 +12,7 @@ import { installInvokeStore } from './invoke-store.js';
 import { runLoop, type PendingCall } from './runtime.js';
 import { RuntimeApiClient, type Invocation } from './runtime-api.js';
 import { armShutdownHooks } from './shutdown.js';
-import { isSnapStart, snapshotAndRestore } from './snapstart.js';
+import { failRestore, isSnapStart, snapshotAndRestore } from './snapstart.js';
 
 /** Exit codes the managed runtime uses when a fault escapes the handler. */
 const EXIT_UNCAUGHT_EXCEPTION = 129;
@@ -43,11 +43,17 @@ async function main(): Promise<void> {
   const initClient = new RuntimeApiClient(address);
   const inFlight = new Set<Invocation>();
   const pendingCalls = new Set<PendingCall>();
-  let initialised = false;
+  let phase: 'init' | 'restore' | 'invocations' = 'init';
 
   // A fault outside any handler leaves the process in an unknown state: report it where Lambda
   // will see it, then exit so Lambda starts a fresh environment (the managed runtime does too).
   const fatal = (err: unknown, typeHeader: string, code: number): void => {
+    // SnapStart, restored but not yet polling: the restore failed (snapstart.ts, failRestore).
+    if (phase === 'restore') {
+      void failRestore(initClient, err, exit);
+      return;
+    }
+    const initialised = phase === 'invocations';
     const { response } = describeError(err);
     const report = { ...response, errorType: typeHeader };
     logger.error(`${typeHeader} ${JSON.stringify(report)}`);
@@ -76,8 +82,12 @@ async function main(): Promise<void> {
     await initClient.postInitError(response, typeHeader).catch(() => {});
     exit(1);
   }
-  if (isSnapStart(env)) await snapshotAndRestore(initClient, init.prefetched, exit);
-  initialised = true;
+  if (isSnapStart(env)) {
+    await snapshotAndRestore(initClient, init.prefetched, exit, () => {
+      phase = 'restore';
+    });
+  }
+  phase = 'invocations';
 
   const info = readFunctionInfo(env);
   const concurrency = readConcurrency(env.AWS_LAMBDA_MAX_CONCURRENCY);

@@ -40,6 +40,9 @@ const EXIT_AFTER_RESTORE = 65;
 // definition prefetched during init, once restored, before any user hook.
 const AFTER_RESTORE = Symbol.for('@custom-runtime/after-restore');
 
+/** Set once the restore phase failed: the report in flight, then the exit. */
+let restoreFailed: Promise<never> | undefined;
+
 interface SnapStartHooks {
   readonly beforeSnapshot: SnapStartHook[];
   readonly afterRestore: SnapStartHook[];
@@ -99,11 +102,14 @@ function hasAfterRestore(value: unknown): value is AfterRestoreTarget {
  * it as the official clients do and calls `exit`.
  *
  * @param prefetched - the objects the init hooks prefetched (config definitions)
+ * @param onRestored - called once `restore/next` answered, before any after-restore step: from
+ *   then on a fault outside the hooks' promises belongs to the restore ({@link failRestore})
  */
 export async function snapshotAndRestore(
   client: RuntimeApiClient,
   prefetched: readonly unknown[],
   exit: (code: number) => never,
+  onRestored: () => void = () => {},
 ): Promise<void> {
   const registered = hooks();
   try {
@@ -123,16 +129,36 @@ export async function snapshotAndRestore(
       AFTER_RESTORE_BUDGET_MS,
     );
   });
+  onRestored();
   try {
     await Promise.race([afterRestore(registered.afterRestore, prefetched), budget]);
   } catch (err) {
-    logger.logError('After Restore Error', err);
-    const { response } = describeError(err);
-    await postRestoreError(client, response);
-    exit(EXIT_AFTER_RESTORE);
+    await failRestore(client, err, exit);
   } finally {
     clearTimeout(timer);
   }
+  // A rejection the hooks left unhandled is reported after the microtask queue drains: let it
+  // arrive while this is still the restore phase, and never poll /next once the restore failed.
+  await new Promise((resolve) => setImmediate(resolve));
+  if (restoreFailed !== undefined) await restoreFailed;
+}
+
+/**
+ * Reports a failure of the restore phase (after `restore/next` answered, before the first
+ * `/next`) to `/runtime/restore/error` as `Runtime.AfterRestoreError` and exits 65: a hook that
+ * threw, the time budget, or an uncaught exception or unhandled rejection raised meanwhile (the
+ * Python client treats anything raised while the after-restore hooks run alike:
+ * awslambdaric/bootstrap.py, `on_init_complete`, bare `except:` around `run_after_restore`).
+ * Reports once, however many faults arrive.
+ */
+export function failRestore(client: RuntimeApiClient, err: unknown, exit: (code: number) => never): Promise<never> {
+  restoreFailed ??= (async () => {
+    logger.logError('After Restore Error', err);
+    const { response } = describeError(err);
+    await postRestoreError(client, response);
+    return exit(EXIT_AFTER_RESTORE);
+  })();
+  return restoreFailed;
 }
 
 async function afterRestore(userHooks: readonly SnapStartHook[], prefetched: readonly unknown[]): Promise<void> {

@@ -117,6 +117,29 @@ export const config = {
     expect(fn.runtimeApi.initError).toBeUndefined();
   });
 
+  // Anything raised while the after-restore hooks run is an after-restore failure in the Python
+  // client (awslambdaric/bootstrap.py, `on_init_complete`: a bare `except:` around
+  // `run_after_restore`, then `report_restore_error` and exit 65); in Node a fault outside the
+  // hooks' promises arrives as uncaughtException / unhandledRejection instead of a throw.
+  for (const [fault, code] of [
+    ['an uncaught exception', `onAfterRestore(async () => { setTimeout(() => { throw new SyntaxError('bad cert'); }, 1); await new Promise((r) => setTimeout(r, 200)); });`],
+    ['an unhandled rejection', `onAfterRestore(async () => { void Promise.reject(new SyntaxError('bad cert')); await new Promise((r) => setTimeout(r, 200)); });`],
+  ] as const) {
+    it(`posts ${fault} raised during the restore phase to restore/error as Runtime.AfterRestoreError and exits`, async () => {
+      const root = await makeTaskRoot({ 'app.mjs': lifecycleModule(code) });
+      const fn = await startBootstrap({ taskRoot: root, handler: 'app.handler', snapStart: true });
+      await fn.restore();
+      const restoreError = await fn.runtimeApi.waitForRestoreError();
+      expect(restoreError.errorType).toBe('Runtime.AfterRestoreError');
+      expect(restoreError.error).toMatchObject({ errorType: 'SyntaxError', errorMessage: 'bad cert' });
+      expect((await fn.exited).code).toBe(65);
+      // Not the init error Lambda would read as a failed init, and never a poll for an event.
+      expect(fn.runtimeApi.initError).toBeUndefined();
+      expect(paths(fn.runtimeApi.requests).filter((p) => p.endsWith('/restore/error'))).toHaveLength(1);
+      expect(paths(fn.runtimeApi.requests)).not.toContain(NEXT);
+    });
+  }
+
   // Lambda allows 10 s for the restore (the guide's "Troubleshooting SnapStart errors",
   // SnapStartTimeoutException); the runtime reports a hook still running after 9 s itself.
   it('reports after-restore hooks that outlast the restore budget as Runtime.AfterRestoreError', { timeout: 30_000 }, async () => {
