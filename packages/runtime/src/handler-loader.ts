@@ -147,7 +147,34 @@ function resolveModuleFile(taskRoot: string, parsed: ParsedHandler): string {
   const shown = path.join(parsed.moduleRoot, parsed.moduleName);
   throw new ImportModuleError(
     `Cannot find module '${shown}' in ${taskRoot} (tried ${EXTENSIONS.map((e) => `'${shown}${e}'`).join(', ')}` +
-      ` and Node resolution: ${attempts.join('; ')})`,
+      ` and Node resolution: ${attempts.join('; ')})${typescriptHint(base, parsed)}`,
+  );
+}
+
+// What the managed runtime loads on Node 24 only (src/UserFunction.js, `_tryRequire`, behind
+// `_runtimeSupportsTypeScript`); this runtime never loads them.
+const TYPESCRIPT_EXTENSIONS = ['.ts', '.mts', '.cts'] as const;
+
+/**
+ * The usual reason nothing was found: the task root holds the TypeScript source, not its build.
+ * '' when no `<module>.ts`/`.mts`/`.cts` is there. The error stays Runtime.ImportModuleError,
+ * the type the managed runtime gives a module it cannot find (src/UserFunction.js,
+ * `_loadUserApp`: MODULE_NOT_FOUND becomes ImportModuleError).
+ */
+function typescriptHint(base: string, parsed: ParsedHandler): string {
+  const found = TYPESCRIPT_EXTENSIONS.find((extension) => statOrUndefined(base + extension)?.isFile() === true);
+  if (found === undefined) return '';
+  const file = path.join(parsed.moduleRoot, parsed.moduleName) + found;
+  // `app.ts.handler` reads as module `app`, export `ts.handler`, and `app.ts` as export `ts`:
+  // the extension is not part of the handler (and `handler` is the usual export name).
+  const [first, ...rest] = parsed.exportPath.split('.');
+  const namesExtension = TYPESCRIPT_EXTENSIONS.some((extension) => extension === `.${first}`);
+  const exportPath = !namesExtension ? parsed.exportPath : rest.length > 0 ? rest.join('.') : 'handler';
+  const handler = `${path.join(parsed.moduleRoot, parsed.moduleName)}.${exportPath}`;
+  return (
+    `. ${file} is there, but the runtime loads JavaScript only (.js, .mjs, .cjs), not TypeScript: ` +
+    `compile or bundle it to .js/.mjs (\`custom-runtime build ${file}\` writes dist/task/${parsed.moduleName}.mjs; ` +
+    `copy dist/task/ to the task root) and name the module without an extension in the handler: ${handler}`
   );
 }
 

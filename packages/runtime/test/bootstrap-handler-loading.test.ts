@@ -100,3 +100,37 @@ describeOnEachNode('modules that throw exotic values at import', (node) => {
     }
   });
 });
+
+describeOnEachNode('a TypeScript handler module', (node) => {
+  // The managed runtime reports a module it cannot find as Runtime.ImportModuleError
+  // (aws-lambda-nodejs-runtime-interface-client src/UserFunction.js, `_loadUserApp`:
+  // MODULE_NOT_FOUND becomes ImportModuleError) and tries .ts/.mts/.cts only on Node 24
+  // (`_tryRequire`, behind `_runtimeSupportsTypeScript`); the type stays, the message says why.
+  for (const [handler, file, expected] of [
+    ['app.handler', 'app.ts', 'app.handler'],
+    ['app.ts.handler', 'app.ts', 'app.handler'],
+    ['lib/api.get', 'lib/api.mts', 'lib/api.get'],
+  ] as const) {
+    it(`reports ${handler} with only ${file} as Runtime.ImportModuleError naming the file and how to build it`, async () => {
+      const root = await makeTaskRoot({ [file]: 'export const handler = async (event: unknown): Promise<unknown> => event;' });
+      const fn = await startBootstrap({ node, taskRoot: root, handler });
+      const initError = await fn.runtimeApi.waitForInitError();
+      expect(initError.errorType).toBe('Runtime.ImportModuleError');
+      const message = initError.error?.errorMessage ?? '';
+      expect(message).toMatch(/^Cannot find module /);
+      expect(message).toContain(`${file} is there, but the runtime loads JavaScript only (.js, .mjs, .cjs), not TypeScript`);
+      expect(message).toContain(`compile or bundle it to .js/.mjs (\`custom-runtime build ${file}\``);
+      expect(message).toContain(`name the module without an extension in the handler: ${expected}`);
+      expect((await fn.exited).code).not.toBe(0);
+    });
+  }
+
+  it('adds no TypeScript hint when no .ts file explains the missing module', async () => {
+    const root = await makeTaskRoot({ 'other.ts': 'export const handler = async () => 1;' });
+    const fn = await startBootstrap({ node, taskRoot: root, handler: 'app.handler' });
+    const initError = await fn.runtimeApi.waitForInitError();
+    expect(initError.errorType).toBe('Runtime.ImportModuleError');
+    expect(initError.error?.errorMessage).toMatch(/^Cannot find module 'app'/);
+    expect(initError.error?.errorMessage).not.toMatch(/TypeScript/);
+  });
+});
