@@ -53,7 +53,7 @@ describe('the tarballs', () => {
       expect(paths.filter((p) => !allowed.test(p)), pkg).toEqual([]);
       expect(paths.some((p) => /\/(src|test)\//.test(p) || p.endsWith('.ts') && !p.endsWith('.d.ts')), pkg).toBe(false);
     }
-    expect(listing(tarballOf('cli')).map((e) => e.path)).toContain('package/README.md');
+    for (const pkg of ['cli', 'runtime']) expect(listing(tarballOf(pkg)).map((e) => e.path), pkg).toContain('package/README.md');
   });
 
   it('keep dist/bootstrap and the bin executable (pnpm pack alone drops the bit)', () => {
