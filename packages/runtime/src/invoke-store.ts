@@ -27,10 +27,14 @@ export function invokeStoreRecord(requestId: string, traceId: string | undefined
  * and the answer is right with one loop or many. `run()` called by user code opens a scope of
  * its own.
  *
- * Outside any invocation (module load, init hooks) `get`/`set` use one process-wide record
- * instead of throwing `No context available` as the package's multi-context store does:
- * Powertools Metrics, constructed at module scope with default dimensions, stores them there
- * under `AWS_LAMBDA_MAX_CONCURRENCY`, and init must not fail for it. `hasContext()` stays false.
+ * Outside any invocation (module load, init hooks) `get`/`set` use one process-wide record,
+ * never seen inside an invocation, instead of throwing `No context available` as the package's
+ * multi-context store does (the official client v4 creates that store before the handler module
+ * loads: src/logging/log-patch.ts, `createLogger`). Powertools Metrics 2.35 calls `set()` from
+ * its constructor under `AWS_LAMBDA_MAX_CONCURRENCY` (DimensionsStore, via
+ * `setDefaultDimensions`), and its own Managed Instances test constructs it at module scope
+ * (powertools-lambda-typescript packages/metrics/tests/e2e/lmi.test.functionCode.ts): init must
+ * not fail for it. `hasContext()` stays false.
  */
 class HostInvokeStore extends InvokeStoreBase {
   // Used only if a library calls run() itself; an AsyncLocalStorage never run costs nothing.

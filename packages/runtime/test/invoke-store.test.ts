@@ -39,14 +39,18 @@ describeOnEachNode('the invoke store', (node) => {
     const store = () => globalThis.awslambda?.InvokeStore;
     const key = Symbol('mine');
     const view = () => ({ requestId: store().getRequestId(), trace: store().getXRayTraceId() ?? null, tenant: store().getTenantId() ?? null });
-    export const atInit = { has: store() !== undefined, hasContext: store()?.hasContext(), requestId: store()?.getRequestId() };
+    // Outside an invocation set() must not throw (Powertools Metrics 2.35 calls it from its
+    // constructor under AWS_LAMBDA_MAX_CONCURRENCY); the value stays out of every invocation.
+    const outsideKey = Symbol('outside');
+    store().set(outsideKey, 'module scope');
+    export const atInit = { has: store() !== undefined, hasContext: store()?.hasContext(), requestId: store()?.getRequestId(), outside: store().get(outsideKey) };
     export const handler = async (event) => {
       store().set(key, event.i);
       const before = view();
       await new Promise((r) => setTimeout(r, 5 + (event.i % 3) * 5));
       let protectedRefused = false;
       try { store().set(Symbol.for('_AWS_LAMBDA_REQUEST_ID'), 'forged'); } catch { protectedRefused = true; }
-      return { before, after: view(), mine: store().get(key), protectedRefused, atInit };
+      return { before, after: view(), mine: store().get(key), protectedRefused, atInit, outsideSeen: store().get(outsideKey) ?? null };
     };
   `;
 
@@ -74,7 +78,8 @@ describeOnEachNode('the invoke store', (node) => {
           after: expected,
           mine: i,
           protectedRefused: true,
-          atInit: { has: true, hasContext: false, requestId: '-' },
+          atInit: { has: true, hasContext: false, requestId: '-', outside: 'module scope' },
+          outsideSeen: null,
         });
       });
     });
