@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startFunction, startRuntimeApi, type FunctionOptions, type LocalFunction, type RuntimeApiServer } from '@custom-runtime/local';
 import { loadAverage } from './machine.js';
+import { locateRic } from './peers.js';
 import { clockTicksPerSecond, cpuTicks, rssBytes } from './proc.js';
 import type { Metric, Section, Subject } from './results.js';
 import { median } from './stats.js';
@@ -44,22 +45,11 @@ function handlerModules(settings: RuntimeSettings): Record<string, string> {
   };
 }
 
-function locateBootstrap(): string {
+/** packages/runtime/dist/bootstrap, the file the Dockerfiles copy to /var/runtime/bootstrap. */
+export function locateBootstrap(): string {
   const path = createRequire(import.meta.url).resolve('@custom-runtime/runtime/bootstrap');
   if (!existsSync(path)) throw new Error(`${path} is missing: run \`pnpm --filter @custom-runtime/runtime build\``);
   return path;
-}
-
-/** The peer's bin file, as `npx aws-lambda-ric` would run it. */
-function locateRic(): { readonly bin: string; readonly version: string } {
-  const dir = join(BENCH_ROOT, 'node_modules', 'aws-lambda-ric');
-  const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {
-    version: string;
-    bin?: string | Record<string, string>;
-  };
-  const bin = typeof manifest.bin === 'string' ? manifest.bin : manifest.bin?.['aws-lambda-ric'];
-  if (bin === undefined) throw new Error('aws-lambda-ric has no bin entry');
-  return { bin: join(dir, bin), version: manifest.version };
 }
 
 function subjects(): RuntimeSubject[] {

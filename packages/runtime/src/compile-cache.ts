@@ -9,6 +9,7 @@ import { mkdirSync, readdirSync, symlinkSync } from 'node:fs';
 import nodeModule from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { findCommand, loadExport } from './handler-loader.js';
 import { installAwsLambdaGlobal } from './streaming.js';
 
@@ -130,6 +131,8 @@ export async function fillCompileCache(
   names: readonly string[],
   load: (name: string) => Promise<unknown>,
   bootstrapFile?: string,
+  /** Loads what the named modules bring along (e.g. their chunks); its failure is reported under `'chunks'`. */
+  loadMore?: () => Promise<unknown>,
 ): Promise<CompileCacheFill> {
   const api = compileCacheApi();
   if (api === undefined) throw new Error(`Node ${process.version} has no compile cache (module.enableCompileCache, Node 22.8 and later)`);
@@ -148,16 +151,42 @@ export async function fillCompileCache(
       failed.push({ name, message: (err as Error).message });
     }
   }
+  if (loadMore !== undefined) {
+    try {
+      await loadMore();
+    } catch (err) {
+      failed.push({ name: 'chunks', message: (err as Error).message });
+    }
+  }
   // Node writes the cache at exit too; flushing here (22.10+) makes it independent of how the process ends.
   api.flushCompileCache?.();
   return { directory, loaded, failed };
 }
 
 /**
+ * The chunk files of a bundle next to `modulePath` (`chunks/` of examples/build-handlers.mjs):
+ * some are imported only on first use (e.g. the AWS SDK's clients), after the fill has loaded
+ * the handler, so the fill imports them itself.
+ */
+function chunkFiles(modulePath: string): string[] {
+  const dir = path.join(path.dirname(modulePath), 'chunks');
+  try {
+    return readdirSync(dir)
+      .filter((name) => /\.m?js$/.test(name))
+      .sort()
+      .map((name) => path.join(dir, name));
+  } catch {
+    return [];
+  }
+}
+
+/**
  * The fill step of an image build (`CUSTOM_RUNTIME_COMPILE_CACHE_FILL=1`): loads every handler
  * named in `names` (arguments, else `_HANDLER`), skipping command handlers, which Node does not
- * load. Prints what it did on stderr; returns the exit code (0 unless the cache cannot be used:
- * a module that fails to load at build time is reported, not fatal).
+ * load, then the chunks of their bundles. Loading runs the modules' top-level code (as an init
+ * does) but no init hook, so no config is fetched. Prints what it did on stderr; returns the
+ * exit code: 0 unless the cache cannot be used (a module that fails to load at build time is
+ * reported, not fatal).
  */
 export async function runCompileCacheFill(env: NodeJS.ProcessEnv, names: readonly string[]): Promise<number> {
   const taskRoot = env.LAMBDA_TASK_ROOT || process.cwd();
@@ -166,9 +195,15 @@ export async function runCompileCacheFill(env: NodeJS.ProcessEnv, names: readonl
   const say = (line: string): void => void process.stderr.write(`compile cache: ${line}\n`);
   // As at run time: a module may use `awslambda.streamifyResponse` at top level.
   installAwsLambdaGlobal(env);
+  const chunks = new Set<string>();
   try {
-    const fill = await fillCompileCache(env, modules, (name) => loadExport(name, taskRoot, env));
-    say(`filled ${fill.directory} for ${fill.loaded.length === 0 ? 'no module' : fill.loaded.join(', ')} (Node ${process.version})`);
+    const fill = await fillCompileCache(env, modules, async (name) => {
+      const { modulePath } = await loadExport(name, taskRoot, env);
+      for (const chunk of chunkFiles(modulePath)) chunks.add(chunk);
+    }, undefined, async () => {
+      for (const chunk of chunks) await import(pathToFileURL(chunk).href);
+    });
+    say(`filled ${fill.directory} for ${fill.loaded.length === 0 ? 'no module' : fill.loaded.join(', ')} and ${chunks.size} chunk(s) (Node ${process.version})`);
     for (const { name, message } of fill.failed) say(`${name} did not load at build time (${message}); what compiled before the failure is cached`);
     return 0;
   } catch (err) {

