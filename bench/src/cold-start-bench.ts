@@ -13,8 +13,8 @@ import { startFunction, startKms, startRuntimeApi, startSecretsManager, type Fun
 import { build } from 'esbuild';
 import { KMS_VARIABLE, SECRET_COUNT, answer, secretVariable } from './handlers/values.js';
 import { loadAverage } from './machine.js';
-import { locateBootstrap } from './runtime-bench.js';
-import { locateNode22, locateRic } from './peers.js';
+import { locateBootstrap, locateNode22, locateRic } from './locate.js';
+import { rotated } from './order.js';
 import { clockTicksPerSecond, cpuTicks, rssBytes } from './proc.js';
 import type { Metric, Section, Subject } from './results.js';
 import { median } from './stats.js';
@@ -170,14 +170,6 @@ async function coldStart(subject: ColdSubject, fixture: Fixture, checkAnswer: bo
   } finally {
     await runtimeApi.close();
   }
-}
-
-/** `subjects` starting at `offset`: round r starts with subject r mod n, so none always runs first. */
-export function rotated<T>(subjects: readonly T[], offset: number): T[] {
-  const n = subjects.length;
-  if (n === 0) return [];
-  const start = ((offset % n) + n) % n;
-  return [...subjects.slice(start), ...subjects.slice(0, start)];
 }
 
 function fmt(value: number, digits = 1): string {

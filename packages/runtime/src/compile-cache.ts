@@ -5,7 +5,8 @@
  * at run time the bootstrap reads it, read-only, as `/var/runtime` is in Lambda. On Node 20 none
  * of this does anything.
  */
-import { mkdirSync, readdirSync, symlinkSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { chmodSync, mkdirSync, readdirSync, readlinkSync, statSync, symlinkSync, unlinkSync } from 'node:fs';
 import nodeModule from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -37,6 +38,7 @@ interface EnableResult {
 
 interface CompileCacheApi {
   enableCompileCache(directory: string): EnableResult;
+  /** Node 22.10 and later. */
   flushCompileCache?(): void;
   constants: { compileCacheStatus: { ENABLED: number; ALREADY_ENABLED: number } };
 }
@@ -93,16 +95,11 @@ export function useCompileCache(env: NodeJS.ProcessEnv, bootstrapFile?: string):
   try {
     let readFrom = directory;
     if (uid !== undefined && !tagged.some((name) => name.endsWith(`-${uid}`))) {
-      readFrom = path.join(tmpdir(), `custom-runtime-compile-cache-${uid}`);
+      // One directory per filled cache, so two bootstraps of one machine never share links.
+      const id = createHash('sha256').update(directory).digest('hex').slice(0, 12);
+      readFrom = path.join(tmpdir(), `custom-runtime-compile-cache-${uid}-${id}`);
       mkdirSync(readFrom, { recursive: true });
-      for (const name of tagged) {
-        try {
-          symlinkSync(path.join(directory, name), path.join(readFrom, name.replace(/-\d+$/, `-${uid}`)));
-        } catch (err) {
-          // Linked by an earlier start in the same environment.
-          if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-        }
-      }
+      for (const name of tagged) link(path.join(directory, name), path.join(readFrom, name.replace(/-\d+$/, `-${uid}`)));
     }
     const result = api.enableCompileCache(readFrom);
     if (!enabled(api, result)) return { state: 'failed', directory, message: result.message ?? `status ${result.status}` };
@@ -110,6 +107,25 @@ export function useCompileCache(env: NodeJS.ProcessEnv, bootstrapFile?: string):
   } catch (err) {
     return { state: 'failed', directory, message: (err as Error).message };
   }
+}
+
+/** `linkPath` → `target`, keeping a link an earlier start in the same environment made. */
+function link(target: string, linkPath: string): void {
+  try {
+    symlinkSync(target, linkPath);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    if (readlinkSync(linkPath) === target) return;
+    unlinkSync(linkPath);
+    symlinkSync(target, linkPath);
+  }
+}
+
+/** chmod a+rX, recursively. */
+function readableByAll(target: string): void {
+  const info = statSync(target);
+  chmodSync(target, info.mode | (info.isDirectory() ? 0o555 : 0o444));
+  if (info.isDirectory()) for (const name of readdirSync(target)) readableByAll(path.join(target, name));
 }
 
 /** What {@link fillCompileCache} did. */
@@ -135,7 +151,9 @@ export async function fillCompileCache(
   loadMore?: () => Promise<unknown>,
 ): Promise<CompileCacheFill> {
   const api = compileCacheApi();
-  if (api === undefined) throw new Error(`Node ${process.version} has no compile cache (module.enableCompileCache, Node 22.8 and later)`);
+  if (api?.flushCompileCache === undefined) {
+    throw new Error(`Node ${process.version} cannot fill a compile cache here (module.enableCompileCache and flushCompileCache: Node 22.10 and later)`);
+  }
   const directory = compileCacheDirectory(env, bootstrapFile);
   if (directory === 'off') throw new Error(`${COMPILE_CACHE_ENV}=off: nothing to fill`);
   mkdirSync(directory, { recursive: true });
@@ -158,8 +176,10 @@ export async function fillCompileCache(
       failed.push({ name: 'chunks', message: (err as Error).message });
     }
   }
-  // Node writes the cache at exit too; flushing here (22.10+) makes it independent of how the process ends.
-  api.flushCompileCache?.();
+  api.flushCompileCache();
+  // Node writes its entries readable by their owner only (0600), and Lambda runs the function as
+  // another user than the build's.
+  readableByAll(directory);
   return { directory, loaded, failed };
 }
 

@@ -1,3 +1,4 @@
+/** Where the subjects of the bench are: our bootstrap, aws-lambda-ric (bench/.peers) and the Node 22 binary. */
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -39,4 +40,11 @@ export function locateNode22(): { readonly path: string; readonly version: strin
   } catch {
     return undefined;
   }
+}
+
+/** packages/runtime/dist/bootstrap, the file the Dockerfiles copy to /var/runtime/bootstrap. */
+export function locateBootstrap(): string {
+  const path = createRequire(import.meta.url).resolve('@custom-runtime/runtime/bootstrap');
+  if (!existsSync(path)) throw new Error(`${path} is missing: run \`pnpm --filter @custom-runtime/runtime build\``);
+  return path;
 }
