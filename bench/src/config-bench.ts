@@ -254,6 +254,7 @@ export async function runConfigBench(settings: ConfigSettings, log: Log): Promis
       `Each library uses the real @aws-sdk/client-secrets-manager client it creates itself from the environment (AWS_ENDPOINT_URL_SECRETS_MANAGER → the stand-in, dummy credentials); the stand-ins run in the benchmark process and answer each call after ${settings.latencyMs} ms.`,
       `One bare HTTP round trip to the stand-in (no SDK, new connection) took ${fmt(roundTripMs)} ms in this run.`,
       `Cold: wall time from building the config/provider/middleware to having all ${n} values, with a new SDK client (new connection) and an empty cache each round; calls are counted by the stand-in.`,
+      'Within a round the cold resolutions, then the warm loops, run one subject after the other in an order that rotates from round to round.',
       `Warm, ours: \`await getConfig(definition)\` (all ${n} values), mean over ${settings.oursWarmIterations.toLocaleString('en-US')} calls per round.`,
       `Warm, Powertools: the same ${n} cached \`getSecret\` calls in one Promise.all, mean over ${settings.peerWarmIterations.toLocaleString('en-US')} per round (maxAge 300 s, so nothing is refetched).`,
       `Warm, Middy: one whole invocation of the middy-wrapped trivial handler with the cache filled (cacheExpiry -1) and setToContext, with a Lambda-like context (so middy arms and clears its timeout timer as it does in Lambda); nothing subtracted. Mean over ${settings.peerWarmIterations.toLocaleString('en-US')} per round.`,

@@ -354,8 +354,9 @@ export async function runRuntimeBench(settings: RuntimeSettings, log: Log): Prom
     notes: [
       'Every process is started with the same Node binary (`process.execPath`) and the environment `startFunction` of @custom-runtime/local sets (AWS_LAMBDA_FUNCTION_VERSION, log group and stream, …).',
       'The Runtime API stand-in runs in the benchmark process: invocations per second and MiB/s include its work; CPU and RSS are the runtime process alone (/proc/<pid>/stat fields 14+15, /proc/<pid>/status VmRSS).',
-      `Each round starts a fresh process per subject, all three side by side, and hands them invocations in turns of ${TURN} (a process waiting for its turn sits in its /next long poll and uses no CPU): ${n(settings.warmupInvocations)} warm-up invocations each, the ${n(settings.measuredInvocations)}-invocation CPU window, then on to ${n(settings.totalInvocations)} for RSS. The 1 MiB responses use another set of fresh processes, in turns of ${LARGE_TURN}, after ${settings.largeWarmupInvocations} warm-up invocations each.`,
-      'Spawn → first /next: from `spawn()` (inside startFunction) to the stand-in seeing the first GET /next (`waitForPoll()`), one fresh stand-in per spawn, subjects interleaved spawn by spawn.',
+      `Each round starts a fresh process per subject, all four side by side, and hands them invocations in turns of ${TURN} (a process waiting for its turn sits in its /next long poll and uses no CPU): ${n(settings.warmupInvocations)} warm-up invocations each, the ${n(settings.measuredInvocations)}-invocation CPU window, then on to ${n(settings.totalInvocations)} for RSS. The 1 MiB responses use another set of fresh processes (ours, ric, floor), in turns of ${LARGE_TURN}, after ${settings.largeWarmupInvocations} warm-up invocations each.`,
+      'Order: the processes are started, and each block of turns served, in an order that rotates (round by round, block by block), so no subject always goes first.',
+      'Spawn → first /next: from `spawn()` (inside startFunction) to the stand-in seeing the first GET /next (`waitForPoll()`), one fresh stand-in per spawn, subjects interleaved spawn by spawn in a rotating order (ours, ric and the floor).',
     ],
     samples: { spawnMs: spawnSamples, loadAverageAtRoundStart: roundLoad },
   };
