@@ -16,8 +16,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readDockerfile, assembleImage, type AssembledImage } from './image.js';
-import { CACHE_DIR, carryOutFill, filesIn, fillStep, node22, onHost } from './compile-cache.js';
-import { REPO_ROOT, startBootstrap } from '@custom-runtime/test-support';
+import { CACHE_DIR, carryOutFill, filesIn, fillStep, onHost } from './compile-cache.js';
+import { node22, REPO_ROOT, startBootstrap } from '@custom-runtime/test-support';
 
 const NODE22 = node22();
 const EXAMPLES = ['environment-variables', 'secrets'] as const;

