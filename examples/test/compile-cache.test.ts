@@ -4,9 +4,12 @@
  * mounts the image). Each image is assembled from its Dockerfile (image.ts), its fill step carried
  * out with Node 22 (the Node of the images), the layout made read-only, and the function run on it.
  *
- * Lambda runs a function as a user other than the build's (root): when this test runs as root it
- * runs the function as `nobody` (setpriv), so the cache is read under another uid and nothing can
- * be written; as another user, the read-only mode bits alone keep it from writing.
+ * Lambda runs a function as a user other than the build's (root), and Node looks for its entries
+ * under the uid it runs as (`<version>-<arch>-<V8 tag>-<uid>`: nodejs/node src/compile_cache.cc,
+ * `CompileCacheHandler::Enable`) and writes them readable by their owner only (`uv_fs_mkstemp`
+ * in `CompileCacheHandler::Persist`). When this test runs as root it runs the function as
+ * `nobody` (setpriv), so the cache is read under another uid and nothing can be written; as
+ * another user, the read-only mode bits alone keep it from writing.
  *
  * Needs `pnpm build` (the bootstrap and the examples' dist/).
  */

@@ -1,5 +1,5 @@
 /**
- * Node's compile cache (Node ≥ 22.1, `module.enableCompileCache`) for what the bootstrap loads:
+ * Node's compile cache (`module.enableCompileCache`, Node 22.8 and later) for what the bootstrap loads:
  * the handler module, its chunks and a config module. An image fills it while it is built
  * (`CUSTOM_RUNTIME_COMPILE_CACHE_FILL=1 bootstrap <handler>…`, see the examples' Dockerfiles);
  * at run time the bootstrap reads it, read-only, as `/var/runtime` is in Lambda. On Node 20 none
@@ -65,8 +65,9 @@ function enabled(api: CompileCacheApi, result: EnableResult): boolean {
 }
 
 /**
- * Node keeps its entries in `<dir>/<version>-<arch>-<V8 tag>-<uid>`; this is the part before the
- * V8 tag, which JavaScript cannot read.
+ * Node keeps its entries in `<dir>/<version>-<arch>-<V8 tag>-<uid>` (nodejs/node
+ * src/compile_cache.cc, `CompileCacheHandler::Enable`); this is the part before the V8 tag, which
+ * JavaScript cannot read.
  */
 function versionPrefix(): string {
   return `${process.version}-${process.arch}-`;
