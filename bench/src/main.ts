@@ -17,13 +17,10 @@ import { runRuntimeBench, type RuntimeSettings } from './runtime-bench.js';
 import { svgChart } from './svg.js';
 import { checkTargets } from './targets.js';
 
-type SectionId = Section['id'];
-/** What --only names: `cold` is the cold-start group on both Nodes. */
+/** A worker's part of the run, and what --only names: `cold` is the cold-start group on both Nodes. */
 type Group = 'cold' | 'runtime' | 'config';
-
-const GROUP_OF: Readonly<Record<SectionId, Group>> = { coldStart: 'cold', coldStart22: 'cold', runtime: 'runtime', config: 'config' };
 /** In report order: the cold start first. */
-const SECTION_IDS: readonly SectionId[] = ['coldStart', 'coldStart22', 'runtime', 'config'];
+const GROUPS: readonly Group[] = ['cold', 'runtime', 'config'];
 
 interface Args {
   readonly json: string | undefined;
@@ -31,7 +28,7 @@ interface Args {
   readonly spawns: number;
   readonly quick: boolean;
   readonly only: Group | undefined;
-  readonly worker: SectionId | undefined;
+  readonly worker: Group | undefined;
   readonly out: string | undefined;
 }
 
@@ -44,15 +41,11 @@ function parseArgs(argv: readonly string[]): Args {
   let spawns: number | undefined;
   let quick = false;
   let only: Group | undefined;
-  let worker: SectionId | undefined;
+  let worker: Group | undefined;
   let out: string | undefined;
   const group = (value: string | undefined): Group => {
-    if (value === 'cold' || value === 'runtime' || value === 'config') return value;
-    throw new Error(`expected cold, runtime or config, got ${String(value)}\n${USAGE}`);
-  };
-  const section = (value: string | undefined): SectionId => {
-    const found = SECTION_IDS.find((id) => id === value);
-    if (found === undefined) throw new Error(`expected one of ${SECTION_IDS.join(', ')}, got ${String(value)}`);
+    const found = GROUPS.find((id) => id === value);
+    if (found === undefined) throw new Error(`expected cold, runtime or config, got ${String(value)}\n${USAGE}`);
     return found;
   };
   for (let i = 0; i < argv.length; i++) {
@@ -67,7 +60,7 @@ function parseArgs(argv: readonly string[]): Args {
     else if (arg === '--spawns') spawns = Number(value());
     else if (arg === '--quick') quick = true;
     else if (arg === '--only') only = group(value());
-    else if (arg === '--worker') worker = section(value());
+    else if (arg === '--worker') worker = group(value());
     else if (arg === '--out') out = value();
     else if (arg === '--') continue;
     else throw new Error(`unknown argument ${String(arg)}\n${USAGE}`);
@@ -93,8 +86,8 @@ function runtimeSettings(args: Args): RuntimeSettings {
   return { ...full, spawnsPerRound: 3, warmupInvocations: 200, measuredInvocations: 1_000, totalInvocations: 2_000, largeWarmupInvocations: 5, largeInvocations: 30 };
 }
 
-function coldStartSettings(args: Args, node: ColdStartSettings['node']): ColdStartSettings {
-  return { spawns: args.spawns, latencyMs: 10, node };
+function coldStartSettings(args: Args): ColdStartSettings {
+  return { spawns: args.spawns, latencyMs: 10 };
 }
 
 function configSettings(args: Args): ConfigSettings {
@@ -120,23 +113,22 @@ function log(line: string): void {
 }
 
 /** Inside a worker: measure one section and write it as JSON for the parent. */
-async function worker(args: Args, id: SectionId): Promise<void> {
+async function worker(args: Args, id: Group): Promise<void> {
   if (args.out === undefined) throw new Error('--worker needs --out');
   // An interrupted worker still kills the runtimes it started (startFunction's exit hook).
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => process.exit(130));
-  const section =
+  const sections =
     id === 'runtime'
-      ? await runRuntimeBench(runtimeSettings(args), log)
+      ? [await runRuntimeBench(runtimeSettings(args), log)]
       : id === 'config'
-        ? await runConfigBench(configSettings(args), log)
-        : await runColdStartBench(coldStartSettings(args, id === 'coldStart22' ? '22' : 'current'), log);
-  // A section that cannot run here (no Node 22) writes null and is left out of the report.
-  await writeFile(args.out, JSON.stringify(section ?? null));
+        ? [await runConfigBench(configSettings(args), log)]
+        : await runColdStartBench(coldStartSettings(args), log);
+  await writeFile(args.out, JSON.stringify(sections));
 }
 
 let current: ChildProcess | undefined;
 
-function runWorker(id: SectionId, args: Args, out: string): Promise<Section | null> {
+function runWorker(id: Group, args: Args, out: string): Promise<Section[]> {
   const script = process.argv[1] as string;
   const forwarded = ['--rounds', String(args.rounds), '--spawns', String(args.spawns), ...(args.quick ? ['--quick'] : [])];
   return new Promise((resolvePromise, reject) => {
@@ -149,14 +141,14 @@ function runWorker(id: SectionId, args: Args, out: string): Promise<Section | nu
         reject(new Error(`the ${id} worker failed (${signal ?? `exit code ${String(code)}`})`));
         return;
       }
-      readFile(out, 'utf8').then((text) => resolvePromise(JSON.parse(text) as Section | null), reject);
+      readFile(out, 'utf8').then((text) => resolvePromise(JSON.parse(text) as Section[]), reject);
     });
   });
 }
 
 function flatSettings(args: Args): Settings {
   const out: Record<string, number | string | boolean> = { rounds: args.rounds, quick: args.quick };
-  for (const [key, value] of Object.entries(coldStartSettings(args, '22'))) if (key !== 'node') out[`coldStart.${key}`] = value;
+  for (const [key, value] of Object.entries(coldStartSettings(args))) out[`coldStart.${key}`] = value;
   for (const [key, value] of Object.entries(runtimeSettings(args))) out[`runtime.${key}`] = value;
   for (const [key, value] of Object.entries(configSettings(args))) out[`config.${key}`] = value;
   return out as Settings;
@@ -178,12 +170,11 @@ async function orchestrate(args: Args): Promise<number> {
   const sections: Section[] = [];
   let failed = false;
   try {
-    for (const id of SECTION_IDS) {
-      if (args.only !== undefined && args.only !== GROUP_OF[id]) continue;
-      log(`bench: ${id} section, in a worker process`);
+    for (const id of GROUPS) {
+      if (args.only !== undefined && args.only !== id) continue;
+      log(`bench: ${id} section${id === 'cold' ? 's (Node 20 and Node 22)' : ''}, in a worker process`);
       try {
-        const section = await runWorker(id, args, join(scratch, `${id}.json`));
-        if (section !== null) sections.push(section);
+        sections.push(...(await runWorker(id, args, join(scratch, `${id}.json`))));
       } catch (err) {
         failed = true;
         log(`bench: ${(err as Error).message}`);
