@@ -126,6 +126,8 @@ interface StartOptions {
   readonly handler?: string;
   /** Variables changed after the template's are evaluated. */
   readonly variables?: Readonly<Record<string, string>>;
+  /** Initialise for SnapStart, as Lambda does when it publishes a version with `SnapStart`. */
+  readonly snapStart?: boolean;
 }
 
 /** Starts the function's image on the stand-ins, as Lambda would start it. */
@@ -168,6 +170,7 @@ async function start(fn: SamFunction, options: StartOptions = {}): Promise<Local
     region: secretsManager.region,
     timeoutMs: timeoutSeconds * 1000,
     env,
+    ...(options.snapStart === true && { snapStart: true }),
   });
 }
 
@@ -361,5 +364,33 @@ describe('failures name the variable, never the value', () => {
     } finally {
       secretsManager.allowSecret(arn);
     }
+  });
+});
+
+describe('SnapStart (template: SnapStart ApplyOn PublishedVersions)', () => {
+  const snapStarted = functions.filter((fn) => {
+    const snapStart = fn.resource.properties.SnapStart;
+    return isRecord(snapStart) && snapStart.ApplyOn === 'PublishedVersions';
+  });
+
+  it('is on for SecretsFunction, with an alias that publishes a version', () => {
+    expect(snapStarted.map((fn) => fn.logicalId)).toEqual(['SecretsFunction']);
+    expect(templateFunction('SecretsFunction').resource.properties.AutoPublishAlias).toBe('live');
+  });
+
+  it('SecretsFunction answers after a snapshot and a restore, with its config fetched again', async () => {
+    const fn = templateFunction('SecretsFunction');
+    const callsBefore = secretsManager.calls.length;
+    const running = await start(fn, { snapStart: true });
+    await running.snapshot();
+    expect(secretsManager.calls.slice(callsBefore).map((c) => c.operation)).toEqual(['BatchGetSecretValue']);
+    await running.restore();
+    const result = await running.invoke({ requestToken });
+    expect(result.status, running.logs()).toBe('success');
+    expect(result.json()).toMatchObject({ handler: 'handler.handler', checks: { dynamicReferenceIsCurrent: true, jsonKeyMatchesParsedSecret: true } });
+    // Once during init, once after the restore, none for the invocation.
+    expect(secretsManager.calls.slice(callsBefore).map((c) => c.operation)).toEqual(['BatchGetSecretValue', 'BatchGetSecretValue']);
+    expect(running.logs()).toMatch(/restored from the SnapStart snapshot \(taken \d+ s ago\)/);
+    expectNoSecretIn(result.text(), running.logs());
   });
 });

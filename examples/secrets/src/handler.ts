@@ -1,11 +1,24 @@
 import { createHash } from 'node:crypto';
 import { describeConfig, getConfig } from '@custom-runtime/config';
-import type { Handler } from '@custom-runtime/runtime';
+import { onAfterRestore, onBeforeSnapshot, type Handler } from '@custom-runtime/runtime';
 import { config } from './config.js';
 
 // Exported so that the runtime resolves it during init: the secret and the KMS value are
-// fetched before the first invocation, and a missing one fails the init with its name.
+// fetched before the first invocation, and a missing one fails the init with its name. With
+// SnapStart (template.yaml) the runtime also resolves it again after each restore, with fresh
+// credentials, before the first invocation: nothing to do here for that.
 export { config };
+
+// Only with SnapStart: init ran once, when the version was published; this environment was
+// restored from its snapshot, possibly days later.
+let snapshotTakenAt: number | undefined;
+onBeforeSnapshot(() => {
+  snapshotTakenAt = Date.now();
+});
+onAfterRestore(() => {
+  const age = snapshotTakenAt === undefined ? 'unknown' : `${Math.round((Date.now() - snapshotTakenAt) / 1000)} s`;
+  console.log(`restored from the SnapStart snapshot (taken ${age} ago)`);
+});
 
 /** What the answer says about a value: never the value itself. */
 export interface ValueFacts {

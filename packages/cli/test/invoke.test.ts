@@ -156,3 +156,38 @@ describe('handlerFromDockerfile', () => {
     expect(handlerFromDockerfile('FROM x\nCMD []\n')).toBeUndefined();
   });
 });
+
+describe('invoke --snap-start', () => {
+  const runtimeApi = new URL('../../runtime/lib/index.js', import.meta.url).href;
+  const root = mkdtempSync(join(tmpdir(), 'cli-snapstart-'));
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+  writeFileSync(
+    join(root, 'app.mjs'),
+    `import { onAfterRestore, onBeforeSnapshot } from ${JSON.stringify(runtimeApi)};
+onBeforeSnapshot(() => console.log('hook: before snapshot'));
+onAfterRestore(() => console.log('hook: after restore'));
+export const handler = async () => ({ init: process.env.AWS_LAMBDA_INITIALIZATION_TYPE });
+if (process.env.FAIL_RESTORE) onAfterRestore(() => { throw new Error('no connection'); });
+`,
+  );
+
+  it('runs the function through snapshot and restore before invoking it', async () => {
+    const run = await invoke([root, '--handler', 'app.handler', '--snap-start']);
+    expect(run.status, run.stderr()).toBe(0);
+    expect(JSON.parse(run.stdout())).toEqual({ init: 'snap-start' });
+    expect(run.stderr()).toMatch(/hook: before snapshot[\s\S]*hook: after restore/);
+  });
+
+  it('reports a failing after-restore hook as Runtime.AfterRestoreError', async () => {
+    const run = await invoke([root, '--handler', 'app.handler', '--snap-start', '--env', 'FAIL_RESTORE=1']);
+    expect(run.status).toBe(1);
+    expect(run.stderr()).toContain('Function error: Runtime.AfterRestoreError: no connection');
+  });
+
+  it('without the flag, no hook runs', async () => {
+    const run = await invoke([root, '--handler', 'app.handler']);
+    expect(run.status, run.stderr()).toBe(0);
+    expect(JSON.parse(run.stdout())).toEqual({ init: 'on-demand' });
+    expect(run.stderr()).not.toContain('hook:');
+  });
+});

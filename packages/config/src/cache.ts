@@ -53,6 +53,8 @@ interface Entry {
   failure: FetchFailure | undefined;
   /** Last moment a value may be served stale. */
   hardUntil: number;
+  /** The cache's epoch when this entry was written: older entries are never fresh. */
+  epoch: number;
 }
 
 const BACKOFF_BASE_MS = 1_000;
@@ -75,10 +77,21 @@ export class SourceCache {
   // lru-cache's own TTL enforces the max staleness; freshness is per request (fields may differ).
   readonly #entries = new LRUCache<string, Entry>({ max: MAX_ENTRIES, perf: { now: () => Date.now() } });
   readonly #inflight = new Map<string, Promise<Outcome>>();
+  #epoch = 0;
 
   /** Forgets everything (in-flight fetches still settle for their callers). */
   clear(): void {
     this.#entries.clear();
+    this.#inflight.clear();
+  }
+
+  /**
+   * Makes every entry due for a fetch (after a SnapStart restore: what was fetched before the
+   * snapshot is not fresh, whatever its age) while keeping the values, so a failed fetch still
+   * serves them within their max staleness, as any failed refresh does.
+   */
+  expire(): void {
+    this.#epoch++;
     this.#inflight.clear();
   }
 
@@ -117,7 +130,7 @@ export class SourceCache {
 
   #lookup(key: string, policy: CachePolicy, now: number): Outcome | undefined {
     const entry = this.#entries.get(key);
-    if (entry === undefined) return undefined;
+    if (entry === undefined || entry.epoch !== this.#epoch) return undefined;
     if (entry.value === undefined) {
       return entry.failure !== undefined && now < entry.retryAt ? { ok: false, failure: entry.failure } : undefined;
     }
@@ -188,7 +201,7 @@ export class SourceCache {
       const hardUntil = now + req.ttlMs + req.maxStalenessMs;
       this.#entries.set(
         key,
-        { value: result.value, fetchedAt: now, failures: 0, retryAt: 0, failure: undefined, hardUntil },
+        { value: result.value, fetchedAt: now, failures: 0, retryAt: 0, failure: undefined, hardUntil, epoch: this.#epoch },
         { ttl: Math.max(1, req.ttlMs + req.maxStalenessMs) },
       );
       return { ok: true, value: result.value, fetchedAt: now, validUntil: now + req.ttlMs, stale: false };
@@ -198,6 +211,7 @@ export class SourceCache {
     const entry = this.#entries.get(key);
     if (entry?.value !== undefined && now < entry.hardUntil) {
       entry.failures += 1;
+      entry.epoch = this.#epoch;
       const delay = backoffMs(entry.failures);
       entry.retryAt = Math.min(now + delay, entry.hardUntil);
       const age = Math.round((now - entry.fetchedAt) / 1000);
@@ -213,7 +227,7 @@ export class SourceCache {
       const delay = backoffMs(failures);
       this.#entries.set(
         key,
-        { value: undefined, fetchedAt: 0, failures, retryAt: now + delay, failure, hardUntil: 0 },
+        { value: undefined, fetchedAt: 0, failures, retryAt: now + delay, failure, hardUntil: 0, epoch: this.#epoch },
         { ttl: delay },
       );
     } else {

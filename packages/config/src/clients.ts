@@ -45,7 +45,7 @@ export async function secretsManagerClient(own: SecretsManagerClient | undefined
   const client = own ?? injected.secretsManager ?? lazySecretsManager;
   if (client !== undefined) return client;
   const { SecretsManagerClient: Client } = await loadSecretsManagerSdk();
-  return (lazySecretsManager ??= new Client({}));
+  return (lazySecretsManager ??= asDefault(new Client({}), 'secretsManager'));
 }
 
 /** @internal */
@@ -53,7 +53,7 @@ export async function kmsClient(own: KMSClient | undefined): Promise<KMSClient> 
   const client = own ?? injected.kms ?? lazyKms;
   if (client !== undefined) return client;
   const { KMSClient: Client } = await loadKmsSdk();
-  return (lazyKms ??= new Client({}));
+  return (lazyKms ??= asDefault(new Client({}), 'kms'));
 }
 
 /** @internal Forgets the default clients (their endpoint is read once per client). */
@@ -66,6 +66,14 @@ export function forgetDefaultClients(): void {
 
 const ids = new WeakMap<object, number>();
 let nextId = 1;
+// Every default client of a service speaks for the function's own role, whichever instance:
+// one id, so values cached through a forgotten client still serve stale after a failure.
+const defaultIds: Partial<Record<keyof ConfigClients, number>> = {};
+
+function asDefault<C extends object>(client: C, service: keyof ConfigClients): C {
+  ids.set(client, (defaultIds[service] ??= nextId++));
+  return client;
+}
 
 /** @internal A stable id per client object, so cache keys of different accounts never meet. */
 export function clientId(client: object): number {

@@ -4,6 +4,7 @@ import { runWithEvent } from './invocation.js';
 import { locationOf } from './resolution.js';
 import { DefinitionState, type DefinitionOptions } from './resolver.js';
 import { toEnvironment } from './command-environment.js';
+import { AFTER_RESTORE, refreshAfterRestore, type SnapStartOptions } from './snapstart-refresh.js';
 
 /** Well-known method the runtime awaits during init (docs/design.md, "The host object"). */
 export const PREFETCH: unique symbol = Symbol.for('@custom-runtime/prefetch');
@@ -40,15 +41,17 @@ export class ConfigDefinition<F extends FieldMap> {
   /** The fields, by key. */
   readonly fields: F;
   readonly #state: DefinitionState;
+  readonly #snapStart: SnapStartOptions;
 
   static {
     stateOf = (definition) => definition.#state;
   }
 
   /** @internal Use {@link defineConfig}. */
-  constructor(fields: F, options: DefinitionOptions) {
+  constructor(fields: F, options: DefinitionOptions & SnapStartOptions) {
     this.fields = fields;
     this.#state = new DefinitionState(fields, options);
+    this.#snapStart = { refreshAfterRestore: options.refreshAfterRestore !== false };
   }
 
   /**
@@ -57,6 +60,15 @@ export class ConfigDefinition<F extends FieldMap> {
    */
   [PREFETCH](): Promise<void> {
     return this.#state.prefetch();
+  }
+
+  /**
+   * Called by the runtime once a SnapStart snapshot was restored, before the first invocation:
+   * drops connections and credentials from before the snapshot and resolves again (see
+   * {@link SnapStartOptions.refreshAfterRestore}). Never rejects.
+   */
+  [AFTER_RESTORE](): Promise<void> {
+    return refreshAfterRestore(this.#state, this.#snapStart);
   }
 
   /**
@@ -94,7 +106,7 @@ export function definitionState(definition: ConfigDefinition<FieldMap>): Definit
  * fields' schemas.
  *
  * @param fields - field builders: {@link env}, {@link payload}, {@link secret}, {@link kms}
- * @param options - cache TTL and staleness, SDK clients, logger
+ * @param options - cache TTL and staleness, SDK clients, logger, SnapStart refresh
  *
  * @example
  * ```ts
@@ -105,7 +117,10 @@ export function definitionState(definition: ConfigDefinition<FieldMap>): Definit
  * });
  * ```
  */
-export function defineConfig<F extends FieldMap>(fields: F, options: DefinitionOptions = {}): ConfigDefinition<F> {
+export function defineConfig<F extends FieldMap>(
+  fields: F,
+  options: DefinitionOptions & SnapStartOptions = {},
+): ConfigDefinition<F> {
   if (typeof fields !== 'object' || fields === null) throw new TypeError('defineConfig: expected an object of fields');
   for (const [key, field] of Object.entries(fields)) {
     if (typeof field !== 'object' || field === null || !Array.isArray(field.sources)) {

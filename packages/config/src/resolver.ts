@@ -75,6 +75,14 @@ export function clearConfigCache(): void {
   forgetBatchDenials();
 }
 
+/**
+ * @internal Makes every resolved snapshot stale without forgetting the cached values (after a
+ * SnapStart restore, see snapstart-refresh.ts): the next read of any definition resolves again.
+ */
+export function expireResolvedConfig(): void {
+  generation++;
+}
+
 /** Per-definition state: the plan, the current snapshot and the one in-flight refresh. */
 export class DefinitionState implements ResolutionContext {
   readonly plan: readonly FieldPlan[];

@@ -1,5 +1,6 @@
 import { definitionState, ENVIRONMENT, PREFETCH, type ConfigDefinition, type ConfigValues, type FieldMap } from './definition.js';
 import { runWithEvent } from './invocation.js';
+import { AFTER_RESTORE } from './snapstart-refresh.js';
 
 /** A handler that receives the resolved config as its third argument. */
 export type ConfigHandler<F extends FieldMap, TEvent, TContext, TResult> = (
@@ -14,6 +15,8 @@ export interface WrappedHandler<TEvent, TContext, TResult> {
   /** Lets the runtime prefetch when only the handler is exported. */
   [PREFETCH](): Promise<void>;
   [ENVIRONMENT](event: unknown): Promise<Record<string, string>>;
+  /** Lets the runtime refresh the config after a SnapStart restore when only the handler is exported. */
+  [AFTER_RESTORE](): Promise<void>;
 }
 
 /**
@@ -42,5 +45,6 @@ export function withConfig<F extends FieldMap, TEvent = unknown, TContext = unkn
   return Object.assign(wrapped, {
     [PREFETCH]: () => definition[PREFETCH](),
     [ENVIRONMENT]: (event: unknown) => definition[ENVIRONMENT](event),
+    [AFTER_RESTORE]: () => definition[AFTER_RESTORE](),
   });
 }

@@ -44,6 +44,13 @@ export interface FunctionOptions {
   readonly echo?: boolean;
   /** Time between SIGTERM and SIGKILL in `stop()`; {@link DEFAULT_SHUTDOWN_GRACE_MS} by default. */
   readonly shutdownGraceMs?: number;
+  /**
+   * Initialise for SnapStart: `AWS_LAMBDA_INITIALIZATION_TYPE=snap-start` and a Runtime API that
+   * serves `restore/next`; drive the lifecycle with {@link LocalFunction.snapshot} and
+   * {@link LocalFunction.restore}. A server given in `runtimeApi` must have been started with
+   * `snapStart: true`.
+   */
+  readonly snapStart?: boolean;
 }
 
 /** How the process ended. */
@@ -80,6 +87,19 @@ export interface LocalFunction {
   /** Whether the process has exited. */
   readonly hasExited: boolean;
   /**
+   * SnapStart (`snapStart: true`): resolves once the runtime finished init and its before-snapshot
+   * hooks and waits on `restore/next`, and its process group was then paused with SIGSTOP, the
+   * way Lambda freezes the microVM for the snapshot. While paused, change what a restored
+   * environment would see differently (credentials served at `AWS_CONTAINER_CREDENTIALS_FULL_URI`,
+   * secrets). Rejects if init fails instead.
+   */
+  snapshot(): Promise<void>;
+  /**
+   * SnapStart: resumes the paused process (SIGCONT) and answers its `restore/next`, as Lambda does
+   * in an environment restored from the snapshot. Takes the snapshot first if that was not done.
+   */
+  restore(): Promise<void>;
+  /**
    * Shuts down like Lambda: when an extension registered, sends `SHUTDOWN` to subscribed
    * extensions and SIGTERM to the process, and SIGKILLs its process group after the grace
    * period; otherwise SIGKILLs at once. Closes the Runtime API server if it was started here.
@@ -106,6 +126,7 @@ export async function startFunction(options: FunctionOptions): Promise<LocalFunc
       region: options.region ?? 'us-east-1',
       ...(options.handler !== undefined && { handler: options.handler }),
       ...(options.timeoutMs !== undefined && { timeoutMs: options.timeoutMs }),
+      ...(options.snapStart === true && { snapStart: true }),
     }));
   const env = lambdaEnvironment(options, runtimeApi);
   const taskRoot = options.taskRoot ?? process.cwd();
@@ -161,7 +182,7 @@ function lambdaEnvironment(options: FunctionOptions, runtimeApi: RuntimeApiServe
     AWS_DEFAULT_REGION: region,
     AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${functionName}`,
     AWS_LAMBDA_LOG_STREAM_NAME: logStreamName(runtimeApi.functionVersion),
-    AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
+    AWS_LAMBDA_INITIALIZATION_TYPE: options.snapStart === true ? 'snap-start' : 'on-demand',
     TZ: ':UTC',
     LANG: 'en_US.UTF-8',
   });
@@ -214,6 +235,9 @@ class RunningFunction implements LocalFunction {
   private exitInfo: ExitInfo | undefined;
   private logWaiters = new Set<LogWaiter>();
   private stopping: Promise<void> | undefined;
+  private snapshotting: Promise<void> | undefined;
+  private restoring: Promise<void> | undefined;
+  private paused = false;
 
   readonly process: ChildProcess;
 
@@ -291,8 +315,38 @@ class RunningFunction implements LocalFunction {
     return this.stopping;
   }
 
+  snapshot(): Promise<void> {
+    if (this.options.snapStart !== true) return Promise.reject(new TypeError('snapshot() needs startFunction({ snapStart: true })'));
+    this.snapshotting ??= this.takeSnapshot();
+    return this.snapshotting;
+  }
+
+  restore(): Promise<void> {
+    this.restoring ??= this.snapshot().then(() => {
+      this.resume();
+      this.runtimeApi.restore();
+    });
+    return this.restoring;
+  }
+
+  private async takeSnapshot(): Promise<void> {
+    const exited = this.exited.then((info) => {
+      throw new Error(`the function process ${this.pid} exited before the snapshot (${exitMessage(info)})\n${this.combined}`);
+    });
+    await Promise.race([this.runtimeApi.waitForRestoreNext(), exited]);
+    killGroup(this.process, 'SIGSTOP');
+    this.paused = true;
+  }
+
+  private resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    killGroup(this.process, 'SIGCONT');
+  }
+
   private async shutDown(): Promise<void> {
     if (this.exitInfo === undefined) {
+      this.resume();
       if (this.runtimeApi.extensions.length > 0) {
         const graceMs = this.options.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS;
         this.runtimeApi.shutdown({ reason: 'spindown', deadlineMs: Date.now() + graceMs });

@@ -8,8 +8,12 @@ import type { AddressInfo, Socket } from 'node:net';
  */
 export const MAX_RESPONSE_BYTES = 6 * 1024 * 1024 + 100;
 
-/** Largest streamed response (`Lambda-Runtime-Function-Response-Mode: streaming`): 20 MiB. */
-export const MAX_STREAMED_RESPONSE_BYTES = 20 * 1024 * 1024;
+/**
+ * Largest streamed response (`Lambda-Runtime-Function-Response-Mode: streaming`): 200 MB (the
+ * guide's "Response streaming for Lambda functions"; Lambda sends the first 6 MB at full speed
+ * and throttles the rest, which this stand-in does not imitate).
+ */
+export const MAX_STREAMED_RESPONSE_BYTES = 200 * 1024 * 1024;
 
 /** Lambda's default function timeout, used when neither the server nor the invoke sets one. */
 export const DEFAULT_TIMEOUT_MS = 3000;
@@ -123,6 +127,11 @@ export interface RuntimeApiServerOptions {
   readonly maxResponseBytes?: number;
   /** {@link MAX_STREAMED_RESPONSE_BYTES} by default. */
   readonly maxStreamedResponseBytes?: number;
+  /**
+   * Serve the SnapStart endpoints (`GET /runtime/restore/next`, `POST /runtime/restore/error`),
+   * as Lambda does when `AWS_LAMBDA_INITIALIZATION_TYPE=snap-start`; without it they answer 404.
+   */
+  readonly snapStart?: boolean;
 }
 
 /** One HTTP request the server received, in arrival order. */
@@ -148,6 +157,9 @@ export interface InitErrorRecord {
   readonly headers: IncomingHttpHeaders;
   readonly receivedAt: number;
 }
+
+/** What the runtime posted to `/runtime/restore/error` (SnapStart). */
+export type RestoreErrorRecord = InitErrorRecord;
 
 /** Events an extension can subscribe to. */
 export type ExtensionEventType = 'INVOKE' | 'SHUTDOWN';
@@ -207,6 +219,22 @@ export interface RuntimeApiServer {
   readonly initError: InitErrorRecord | undefined;
   /** Resolves with the init error once the runtime posts one. */
   waitForInitError(): Promise<InitErrorRecord>;
+  /**
+   * SnapStart: resolves once the runtime waits on `restore/next`, i.e. it finished init and its
+   * before-snapshot hooks: the moment Lambda takes the snapshot. Rejects if the runtime posts an
+   * init error first.
+   */
+  waitForRestoreNext(): Promise<void>;
+  /**
+   * SnapStart: answers `restore/next` (the waiting request, else the next to arrive), as Lambda
+   * does once an execution environment was restored from the snapshot. Later calls to
+   * `restore/next` answer 403, as the Runtime API does.
+   */
+  restore(): void;
+  /** SnapStart: the error posted to `restore/error`, once the runtime posted one. */
+  readonly restoreError: RestoreErrorRecord | undefined;
+  /** Resolves with the restore error once the runtime posts one. */
+  waitForRestoreError(): Promise<RestoreErrorRecord>;
   /** Registered extensions, in registration order. */
   readonly extensions: readonly RegisteredExtension[];
   /** Resolves once at least `count` (default 1) extensions registered. */
@@ -246,6 +274,8 @@ export async function startRuntimeApi(options: RuntimeApiServerOptions = {}): Pr
 
 const NEXT_PATH = '/2018-06-01/runtime/invocation/next';
 const INIT_ERROR_PATH = '/2018-06-01/runtime/init/error';
+const RESTORE_NEXT_PATH = '/2018-06-01/runtime/restore/next';
+const RESTORE_ERROR_PATH = '/2018-06-01/runtime/restore/error';
 const INVOCATION_POST = /^\/2018-06-01\/runtime\/invocation\/([^/]+)\/(response|error)$/;
 const EXTENSION_REGISTER_PATH = '/2020-01-01/extension/register';
 const EXTENSION_NEXT_PATH = '/2020-01-01/extension/event/next';
@@ -366,6 +396,12 @@ class LocalRuntimeApi implements RuntimeApiServer {
   private closing: Promise<void> | undefined;
   private polled = 0;
   private initErrorRecord: InitErrorRecord | undefined;
+  private readonly snapStart: boolean;
+  /** The `restore/next` waiting for restore(), and whether restore() was called. */
+  private restorePoll: Exchange | undefined;
+  private restoreRequested = false;
+  private restoreAnswered = false;
+  private restoreErrorRecord: RestoreErrorRecord | undefined;
 
   constructor(options: RuntimeApiServerOptions) {
     this.functionName = options.functionName ?? 'local-function';
@@ -377,6 +413,7 @@ class LocalRuntimeApi implements RuntimeApiServer {
     this.handler = options.handler ?? '';
     this.maxResponseBytes = options.maxResponseBytes ?? MAX_RESPONSE_BYTES;
     this.maxStreamedResponseBytes = options.maxStreamedResponseBytes ?? MAX_STREAMED_RESPONSE_BYTES;
+    this.snapStart = options.snapStart ?? false;
     this.http = http.createServer((req, res) => this.handle(req, res));
     // Long polls and slow streams are normal here; Node's defaults would cut them off.
     this.http.requestTimeout = 0;
@@ -429,6 +466,69 @@ class LocalRuntimeApi implements RuntimeApiServer {
 
   get extensions(): readonly RegisteredExtension[] {
     return this.extensionSlots.map((slot) => slot.info);
+  }
+
+  get restoreError(): RestoreErrorRecord | undefined {
+    return this.restoreErrorRecord;
+  }
+
+  waitForRestoreNext(): Promise<void> {
+    const ready = this.waitUntil(() => this.restorePoll !== undefined || this.restoreAnswered || this.initErrorRecord !== undefined);
+    return quietly(
+      ready.then(() => {
+        if (this.restorePoll !== undefined || this.restoreAnswered) return;
+        throw new Error(`the runtime posted an init error (${this.initErrorRecord?.errorType ?? ''}) instead of waiting on restore/next`);
+      }),
+    );
+  }
+
+  restore(): void {
+    this.restoreRequested = true;
+    this.answerRestore();
+  }
+
+  async waitForRestoreError(): Promise<RestoreErrorRecord> {
+    await this.waitUntil(() => this.restoreErrorRecord !== undefined);
+    return this.restoreErrorRecord as RestoreErrorRecord;
+  }
+
+  private answerRestore(): void {
+    const poll = this.restorePoll;
+    if (!this.restoreRequested || poll === undefined) return;
+    this.restorePoll = undefined;
+    this.restoreAnswered = true;
+    this.send(poll, 200, Buffer.alloc(0));
+    this.notify();
+  }
+
+  private onRestoreNext(ex: Exchange): void {
+    ex.req.resume();
+    if (this.restoreAnswered || this.restorePoll !== undefined) {
+      // The Runtime API's restore/next handler refuses a second call with InvalidStateTransition.
+      this.sendError(ex, 403, 'InvalidStateTransition', 'restore/next was already called');
+      return;
+    }
+    this.restorePoll = ex;
+    ex.res.on('close', () => {
+      if (this.restorePoll === ex) this.restorePoll = undefined;
+    });
+    this.notify();
+    this.answerRestore();
+  }
+
+  private async onRestoreError(ex: Exchange): Promise<void> {
+    const { req, record } = ex;
+    if (this.restoreErrorRecord !== undefined) {
+      req.resume();
+      this.sendError(ex, 403, 'InvalidStateTransition', 'a restore error was already posted');
+      return;
+    }
+    const read = await this.readLimited(ex);
+    if (read === undefined || this.restoreErrorRecord !== undefined) return;
+    const error = parseErrorDocument(read);
+    this.restoreErrorRecord = { errorType: errorTypeOf(req, error), error, body: read, headers: req.headers, receivedAt: record.receivedAt };
+    this.send(ex, 202, { status: 'OK' });
+    this.notify();
   }
 
   invoke(event: unknown, options: InvokeOptions = {}): Promise<InvocationResult> {
@@ -699,6 +799,8 @@ class LocalRuntimeApi implements RuntimeApiServer {
         : route('POST', () => this.onError(id, ex));
     }
     if (path === INIT_ERROR_PATH) return route('POST', () => this.onInitError(ex));
+    if (this.snapStart && path === RESTORE_NEXT_PATH) return route('GET', () => this.onRestoreNext(ex));
+    if (this.snapStart && path === RESTORE_ERROR_PATH) return route('POST', () => this.onRestoreError(ex));
     if (path === EXTENSION_REGISTER_PATH) return route('POST', () => this.onRegister(ex));
     if (path === EXTENSION_NEXT_PATH) return route('GET', () => this.onExtensionNext(ex));
     if (EXTENSION_ERROR_PATH.test(path)) return route('POST', () => this.onExtensionError(ex));

@@ -137,7 +137,8 @@ describe('startRuntimeApi', () => {
     expect(server.timeoutMs).toBe(DEFAULT_TIMEOUT_MS);
     expect(DEFAULT_TIMEOUT_MS).toBe(3000);
     expect(MAX_RESPONSE_BYTES).toBe(6 * 1024 * 1024 + 100);
-    expect(MAX_STREAMED_RESPONSE_BYTES).toBe(20 * 1024 * 1024);
+    // "Response streaming for Lambda functions" (Lambda developer guide): payloads up to 200 MB.
+    expect(MAX_STREAMED_RESPONSE_BYTES).toBe(200 * 1024 * 1024);
   });
 
   it('answers unknown paths with 404 and a wrong method with 405', async () => {
@@ -784,5 +785,64 @@ describe('close()', () => {
     await expect(server.waitForPoll()).rejects.toThrow(/closed/);
     await expect(next(server)).rejects.toThrow(/ECONNREFUSED/);
     await server.close();
+  });
+});
+
+describe('SnapStart endpoints (restore/next, restore/error)', () => {
+  const RESTORE_NEXT = '/2018-06-01/runtime/restore/next';
+  const RESTORE_ERROR = '/2018-06-01/runtime/restore/error';
+
+  it('are not served unless the server is started with snapStart', async () => {
+    const server = await start();
+    expect((await call(server, 'GET', RESTORE_NEXT)).status).toBe(404);
+    expect((await call(server, 'POST', RESTORE_ERROR, { body: '{}' })).status).toBe(404);
+  });
+
+  it('holds restore/next until restore(), then answers 200; a second call is refused', async () => {
+    const server = await start({ snapStart: true });
+    let answered = false;
+    const pending = call(server, 'GET', RESTORE_NEXT).then((r) => {
+      answered = true;
+      return r;
+    });
+    await server.waitForRestoreNext();
+    expect(answered).toBe(false);
+    server.restore();
+    expect((await pending).status).toBe(200);
+    // aws-lambda-runtime-interface-emulator internal/lambda/rapi/handler/restorenext.go, ServeHTTP:
+    // a runtime not in the ready-for-restore state gets 403 InvalidStateTransition.
+    const again = await call(server, 'GET', RESTORE_NEXT);
+    expect(again.status).toBe(403);
+    expect(again.json()).toMatchObject({ errorType: 'InvalidStateTransition' });
+  });
+
+  it('answers a restore/next that comes after restore() at once', async () => {
+    const server = await start({ snapStart: true });
+    server.restore();
+    expect((await call(server, 'GET', RESTORE_NEXT)).status).toBe(200);
+  });
+
+  it('records the restore error with its type header and answers 202', async () => {
+    const server = await start({ snapStart: true });
+    const document = { errorType: 'TypeError', errorMessage: 'cannot reconnect', stackTrace: [] };
+    const posted = await call(server, 'POST', RESTORE_ERROR, {
+      body: JSON.stringify(document),
+      headers: { 'Content-Type': 'application/json', 'Lambda-Runtime-Function-Error-Type': 'Runtime.AfterRestoreError' },
+    });
+    expect(posted.status).toBe(202);
+    const record = await server.waitForRestoreError();
+    expect(record.errorType).toBe('Runtime.AfterRestoreError');
+    expect(record.error).toEqual(document);
+    expect(server.restoreError).toBe(record);
+  });
+
+  it('waitForRestoreNext rejects when the runtime posts an init error instead', async () => {
+    const server = await start({ snapStart: true });
+    const waiting = server.waitForRestoreNext();
+    await call(server, 'POST', INIT_ERROR, {
+      body: JSON.stringify({ errorType: 'Error', errorMessage: 'x', stackTrace: [] }),
+      headers: { 'Lambda-Runtime-Function-Error-Type': 'Runtime.BeforeSnapshotError' },
+    });
+    await expect(waiting).rejects.toThrow(/Runtime.BeforeSnapshotError/);
   });
 });

@@ -12,6 +12,7 @@ import { runInitHooks, type InitResult } from './init-hooks.js';
 import { runLoop } from './runtime.js';
 import { RuntimeApiClient, type Invocation } from './runtime-api.js';
 import { armShutdownHooks } from './shutdown.js';
+import { isSnapStart, snapshotAndRestore } from './snapstart.js';
 
 /** Exit codes the managed runtime uses when a fault escapes the handler. */
 const EXIT_UNCAUGHT_EXCEPTION = 129;
@@ -75,6 +76,7 @@ async function main(): Promise<void> {
     await initClient.postInitError(response, typeHeader).catch(() => {});
     exit(1);
   }
+  if (isSnapStart(env)) await snapshotAndRestore(initClient, init.prefetched, exit);
   initialised = true;
 
   const info = readFunctionInfo(env);

@@ -8,6 +8,7 @@ import type { Context } from './context.js';
 export type { ClientContext, CognitoIdentity, Context } from './context.js';
 export { currentInvocation, type InvocationState, type ShutdownHook } from './host.js';
 export { onShutdown } from './shutdown.js';
+export { onAfterRestore, onBeforeSnapshot, type SnapStartHook } from './snapstart.js';
 export {
   HttpResponseStream,
   streamifyResponse,

@@ -13,6 +13,8 @@ export type EnvironmentProvider = (event: unknown) => Promise<Record<string, str
 export interface InitResult {
   /** Set when `CUSTOM_RUNTIME_CONFIG` attached a config definition to a command handler. */
   readonly commandEnvironment: EnvironmentProvider | undefined;
+  /** What was prefetched (config definitions): SnapStart refreshes them after a restore. */
+  readonly prefetched: readonly unknown[];
 }
 
 interface Prefetchable {
@@ -48,15 +50,16 @@ export async function runInitHooks(handler: LoadedHandler, env: NodeJS.ProcessEn
   if (handler.kind === 'module') {
     const hooks = exportedValues(handler.moduleExports).filter((v): v is Prefetchable => hasMethod(v, PREFETCH));
     await Promise.all(hooks.map((hook) => hook[PREFETCH]()));
-    return { commandEnvironment: undefined };
+    return { commandEnvironment: undefined, prefetched: hooks };
   }
   const spec = env.CUSTOM_RUNTIME_CONFIG;
-  if (spec === undefined || spec === '') return { commandEnvironment: undefined };
+  if (spec === undefined || spec === '') return { commandEnvironment: undefined, prefetched: [] };
   const { value } = await loadExport(spec, taskRoot, env);
   if (!hasMethod(value, ENVIRONMENT)) {
     throw new InitError(`CUSTOM_RUNTIME_CONFIG=${spec} does not name a config definition (defineConfig)`);
   }
   const source = value as unknown as EnvironmentSource;
+  const prefetched = hasMethod(value, PREFETCH) ? [value] : [];
   if (hasMethod(value, PREFETCH)) await (value as unknown as Prefetchable)[PREFETCH]();
-  return { commandEnvironment: (event) => source[ENVIRONMENT](event) };
+  return { commandEnvironment: (event) => source[ENVIRONMENT](event), prefetched };
 }

@@ -49,6 +49,9 @@ export class RuntimeApiError extends Error {
 const BASE = '/2018-06-01/runtime';
 const NEXT_PATH = `${BASE}/invocation/next`;
 const INIT_ERROR_PATH = `${BASE}/init/error`;
+// SnapStart only: the Runtime API serves these when AWS_LAMBDA_INITIALIZATION_TYPE=snap-start.
+const RESTORE_NEXT_PATH = `${BASE}/restore/next`;
+const RESTORE_ERROR_PATH = `${BASE}/restore/error`;
 
 const ERROR_TYPE = 'Lambda-Runtime-Function-Error-Type';
 const ERROR_BODY = 'Lambda-Runtime-Function-Error-Body';
@@ -176,6 +179,28 @@ export class RuntimeApiClient {
     const res = await this.#http.request({
       method: 'POST',
       path: INIT_ERROR_PATH,
+      headers: { 'Content-Type': 'application/json', [ERROR_TYPE]: headerSafe(errorTypeHeader) },
+      body: errorJson(error),
+    });
+    return outcome(res);
+  }
+
+  /**
+   * SnapStart: tells Lambda init is done and waits (long-poll) until the snapshot was restored.
+   * Throws {@link RuntimeApiError} unless the answer is 200.
+   */
+  async restoreNext(): Promise<void> {
+    const res = await this.#http.request({ method: 'GET', path: RESTORE_NEXT_PATH });
+    if (res.status !== 200) {
+      throw new RuntimeApiError(`/restore/next answered ${res.status}`, res.status, res.body.toString('utf8'));
+    }
+  }
+
+  /** SnapStart: reports that the after-restore hooks failed; Lambda then ends the environment. */
+  async postRestoreError(error: ErrorResponse, errorTypeHeader: string): Promise<PostOutcome> {
+    const res = await this.#http.request({
+      method: 'POST',
+      path: RESTORE_ERROR_PATH,
       headers: { 'Content-Type': 'application/json', [ERROR_TYPE]: headerSafe(errorTypeHeader) },
       body: errorJson(error),
     });

@@ -138,7 +138,7 @@ function report(outcome: PostOutcome, invocation: Invocation): void {
   if (outcome.status === 202) return;
   const reason =
     outcome.status === 413
-      ? 'the response is larger than Lambda accepts (6 MiB buffered, 20 MiB streamed)'
+      ? 'the response is larger than Lambda accepts (6 MB buffered; 200 MB streamed, the first 6 MB at full speed, then throttled)'
       : outcome.status === 410
         ? 'the invocation is gone (timed out or already finished)'
         : outcome.status === 403

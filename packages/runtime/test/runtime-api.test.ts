@@ -281,6 +281,32 @@ describe('postError() and postInitError()', () => {
   });
 });
 
+// SnapStart endpoints, as aws-lambda-python-runtime-interface-client awslambdaric/lambda_runtime_client.py
+// (commit 3b6a82f) calls them: `restore_next` expects 200, `report_restore_error` 202.
+describe('restoreNext() and postRestoreError()', () => {
+  it('waits on GET /runtime/restore/next and resolves on 200', async () => {
+    const { address, seen } = await fakeRuntimeApi({ post: [{ status: 200, body: '' }] });
+    await client(address).restoreNext();
+    expect(seen[0]).toMatchObject({ method: 'GET', url: '/2018-06-01/runtime/restore/next' });
+  });
+
+  it('throws RuntimeApiError on another status', async () => {
+    const { address } = await fakeRuntimeApi({ post: [{ status: 403, body: '{"errorType":"InvalidStateTransition"}' }] });
+    const err = await client(address).restoreNext().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RuntimeApiError);
+    expect(err).toMatchObject({ status: 403, message: '/restore/next answered 403' });
+  });
+
+  it('posts the restore error to /runtime/restore/error with its type header', async () => {
+    const { address, seen } = await fakeRuntimeApi();
+    const out = await client(address).postRestoreError(boom, 'Runtime.AfterRestoreError');
+    expect(out.status).toBe(202);
+    expect(seen[0]).toMatchObject({ method: 'POST', url: '/2018-06-01/runtime/restore/error' });
+    expect(seen[0]?.headers['lambda-runtime-function-error-type']).toBe('Runtime.AfterRestoreError');
+    expect(JSON.parse(seen[0]?.body.toString() ?? '')).toEqual(boom);
+  });
+});
+
 describe('streamResponse()', () => {
   it('streams chunks with the streaming headers and no error trailers', async () => {
     const { c, inv, seen } = await invocation();

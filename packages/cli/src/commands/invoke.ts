@@ -27,6 +27,8 @@ Options:
   --env KEY=VALUE     an environment variable for the function (repeatable; never printed)
   --bootstrap PATH    the bootstrap to run; default: dist/bootstrap of @custom-runtime/runtime
   --timeout MS        the invocation's timeout in milliseconds (default 3000)
+  --snap-start        initialise for SnapStart, pause the process on restore/next as for the
+                      snapshot, restore it, then invoke (before-snapshot and after-restore hooks run)
   --json              print one JSON document: status, response, error, logs, durationMs
   -h, --help          show this help
 `;
@@ -62,6 +64,7 @@ interface InvokeRequest {
   readonly bootstrap: string;
   readonly timeoutMs: number | undefined;
   readonly json: boolean;
+  readonly snapStart: boolean;
 }
 
 /**
@@ -93,8 +96,13 @@ async function run(request: InvokeRequest): Promise<InvokeReport> {
         handler: request.handler,
         env: request.env,
         ...(request.timeoutMs !== undefined && { timeoutMs: request.timeoutMs }),
+        ...(request.snapStart && { snapStart: true }),
       },
-      async (fn) => ({ result: await fn.invoke(undefined, { rawBody: request.eventText }), fn }),
+      async (fn) => {
+        // A failed init or before-snapshot hook shows as the invocation's init error.
+        if (request.snapStart) await fn.restore().catch(() => {});
+        return { result: await fn.invoke(undefined, { rawBody: request.eventText }), fn };
+      },
     );
   } catch (error) {
     throw new CliError(`could not run ${request.bootstrap}: ${error instanceof Error ? error.message : 'unknown error'}`);
@@ -104,6 +112,10 @@ async function run(request: InvokeRequest): Promise<InvokeReport> {
   const logs = fn.logs();
   const common = { status: result.status, handler: request.handler, logs, durationMs: result.durationMs };
   if (result.status === 'success') return { ...common, ...parseResponse(result.text()) };
+  const restoreError = fn.runtimeApi.restoreError;
+  if (restoreError !== undefined) {
+    return { ...common, status: 'error', errorType: restoreError.errorType, errorMessage: restoreError.error?.errorMessage ?? '' };
+  }
   return {
     ...common,
     errorType: result.errorType ?? 'Unhandled',
@@ -159,6 +171,7 @@ async function parseRequest(argv: readonly string[], io: CommandIo): Promise<Inv
         bootstrap: { type: 'string' },
         timeout: { type: 'string' },
         json: { type: 'boolean' },
+        'snap-start': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     }),
@@ -179,7 +192,8 @@ async function parseRequest(argv: readonly string[], io: CommandIo): Promise<Inv
       `no executable bootstrap at ${bootstrap}: build it with \`pnpm --filter @custom-runtime/runtime build\` or pass --bootstrap PATH`,
     );
   });
-  return { taskRoot, handler, handlerSource, eventText, env, bootstrap, timeoutMs: parseTimeout(values.timeout), json: values.json ?? false };
+  const snapStart = values['snap-start'] ?? false;
+  return { taskRoot, handler, handlerSource, eventText, env, bootstrap, timeoutMs: parseTimeout(values.timeout), json: values.json ?? false, snapStart };
 }
 
 async function chooseHandler(given: string | undefined, taskRoot: string): Promise<{ handler: string; handlerSource: string }> {
