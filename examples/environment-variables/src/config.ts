@@ -1,11 +1,14 @@
 import { defineConfig, env } from '@custom-runtime/config';
-import { z } from 'zod';
+// zod/mini: functions instead of methods, so the bundle carries only the schemas used here.
+import * as z from 'zod/mini';
 
 /** Whether a variable is set, without ever keeping its value: for the credentials. */
-const present = z
-  .string()
-  .optional()
-  .transform((value) => value !== undefined);
+const present = z.pipe(
+  z.optional(z.string()),
+  z.transform((value) => value !== undefined),
+);
+
+const positiveInt = () => z.coerce.number().check(z.int(), z.positive());
 
 /**
  * Everything this function reads from its environment, typed and validated once, during init.
@@ -17,14 +20,14 @@ const present = z
 export const config = defineConfig({
   // User-defined: template.yaml, the console or `custom-runtime env set`.
   greeting: env('GREETING'),
-  maxItems: env('MAX_ITEMS', z.coerce.number().int().positive().default(10)),
-  verbose: env('VERBOSE', z.stringbool().default(false)),
+  maxItems: env('MAX_ITEMS', z._default(positiveInt(), 10)),
+  verbose: env('VERBOSE', z._default(z.stringbool(), false)),
 
   // Defined by Lambda.
   region: env('AWS_REGION'),
   defaultRegion: env('AWS_DEFAULT_REGION'),
   functionName: env('AWS_LAMBDA_FUNCTION_NAME'),
-  memorySizeMb: env('AWS_LAMBDA_FUNCTION_MEMORY_SIZE', z.coerce.number().int().positive()),
+  memorySizeMb: env('AWS_LAMBDA_FUNCTION_MEMORY_SIZE', positiveInt()),
   functionVersion: env('AWS_LAMBDA_FUNCTION_VERSION'),
   // on-demand, provisioned-concurrency, snap-start, ...: kept a string so that a new kind
   // does not fail the init.
@@ -35,9 +38,9 @@ export const config = defineConfig({
   taskRoot: env('LAMBDA_TASK_ROOT'),
   runtimeDir: env('LAMBDA_RUNTIME_DIR'),
   // The image's CMD; the bootstrap can also get the handler as its argument instead.
-  handler: env('_HANDLER', z.string().optional()),
+  handler: env('_HANDLER', z.optional(z.string())),
   // Absent for OS-only runtimes such as provided.al2023 (e.g. AWS_Lambda_nodejs22.x otherwise).
-  executionEnv: env('AWS_EXECUTION_ENV', z.string().optional()),
+  executionEnv: env('AWS_EXECUTION_ENV', z.optional(z.string())),
   // The execution role's credentials: only whether they are there.
   accessKeyIdPresent: env('AWS_ACCESS_KEY_ID', present),
   secretAccessKeyPresent: env('AWS_SECRET_ACCESS_KEY', present),

@@ -14,12 +14,13 @@ export const config = defineConfig({
   stage: env('APP_STAGE', z.enum(['dev', 'test', 'prod'])),
 
   // A NoEcho template parameter (`sam deploy --parameter-overrides ApiToken=...`). CloudFormation
-  // hides it from its own output, but Lambda stores it as a plain variable.
-  apiToken: env('API_TOKEN', z.string().min(8)),
+  // hides it from its own output, but Lambda stores it as a plain variable: marked sensitive,
+  // it is redacted like a secret wherever the config is printed or thrown.
+  apiToken: env('API_TOKEN', z.string().min(8)).sensitive(),
 
   // A `{{resolve:secretsmanager:...}}` dynamic reference, resolved by CloudFormation at deploy
   // time: what arrives is the plaintext, also readable in the function's configuration.
-  resolvedPassword: env('RESOLVED_PASSWORD'),
+  resolvedPassword: env('RESOLVED_PASSWORD').sensitive(),
 
   // Secrets Manager at run time: the variable holds the secret's ARN (`!Ref`), never its value.
   // Three fields, one fetch (BatchGetSecretValue, during init).

@@ -1,4 +1,6 @@
-import type { FieldPlan } from './resolution.js';
+import { ConfigError, type ConfigIssue } from './config-error.js';
+import type { Source } from './field.js';
+import { locationOf, type FieldPlan } from './field-resolution.js';
 
 /** `tableName` → `TABLE_NAME`, `dbURLPrefix` → `DB_URL_PREFIX`, `s3Bucket` → `S3_BUCKET`. */
 export function upperSnakeCase(key: string): string {
@@ -10,14 +12,33 @@ export function upperSnakeCase(key: string): string {
     .toUpperCase();
 }
 
-/** Renders a resolved config as environment variables for a command handler. */
+/**
+ * Renders a resolved config as environment variables for a command handler.
+ *
+ * @throws {@link ConfigError} naming each field and variable whose value holds a NUL byte (no
+ *   environment variable can: `spawn` would fail with a message quoting the value)
+ */
 export function toEnvironment(plan: readonly FieldPlan[], config: Readonly<Record<string, unknown>>): Record<string, string> {
   const out: Record<string, string> = {};
+  let issues: ConfigIssue[] | undefined;
   for (const { key, field } of plan) {
     const value = config[key];
     if (value === undefined || value === null) continue;
-    out[field.settings.envName ?? upperSnakeCase(key)] = render(value);
+    const name = field.settings.envName ?? upperSnakeCase(key);
+    const text = render(value);
+    if (text.includes('\u0000')) {
+      (issues ??= []).push({
+        field: key,
+        source: (field.sources[0] as Source).kind,
+        location: field.sources.map(locationOf).join(', '),
+        reason: 'invalid',
+        message: `invalid: cannot be passed to the command as environment variable ${name}: the value contains a NUL byte (use a binary-safe format, e.g. format: 'binary' for base64)`,
+      });
+      continue;
+    }
+    out[name] = text;
   }
+  if (issues !== undefined) throw new ConfigError(issues);
   return out;
 }
 

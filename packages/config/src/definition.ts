@@ -1,8 +1,8 @@
 import { inspect } from 'node:util';
 import { checkSeconds, type ConfigField } from './field.js';
 import { runWithEvent } from './invocation.js';
-import { locationOf } from './resolution.js';
-import { DefinitionState, type DefinitionOptions } from './resolver.js';
+import { locationOf } from './field-resolution.js';
+import { DefinitionState, type DefinitionOptions } from './definition-state.js';
 import { toEnvironment } from './command-environment.js';
 import { AFTER_RESTORE, refreshAfterRestore, type SnapStartOptions } from './snapstart-refresh.js';
 

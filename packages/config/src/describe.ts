@@ -2,7 +2,7 @@ import { definitionState, type ConfigDefinition, type FieldMap } from './definit
 import type { Source } from './field.js';
 import { inspectConfig } from './inspect.js';
 import { REDACTED } from './redaction.js';
-import { locationOf, type FieldPlan, type FieldResolution } from './resolution.js';
+import { locationOf, type FieldPlan, type FieldResolution } from './field-resolution.js';
 
 /**
  * Describes each field's sources and resolution state, values redacted, without any I/O:

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { string } from 'zod/mini';
 import type { $ZodType } from 'zod/v4/core';
 
 /** Any zod 4 schema (classic or mini). */
@@ -68,6 +68,8 @@ export interface FieldCacheOptions {
 export interface FieldSettings extends FieldCacheOptions {
   /** Variable name given to a command handler; default: the field key in UPPER_SNAKE_CASE. */
   readonly envName?: string;
+  /** Redacted like a secret wherever the config is rendered (set by `.sensitive()`). */
+  readonly sensitive?: boolean;
 }
 
 /** True for a source read from the invocation's event (directly or as KMS ciphertext). */
@@ -75,12 +77,17 @@ export function isPayloadKind(source: Source): boolean {
   return source.kind === 'payload' || (source.kind === 'kms' && source.input.kind === 'payload');
 }
 
-/** True for a source fetched from AWS, whose value is redacted in `inspect` output. */
+/** True for a source fetched from AWS, whose value is redacted by default. */
 export function isSecretKind(source: Source): boolean {
   return source.kind === 'secretsmanager' || source.kind === 'kms';
 }
 
-const defaultSchema: Schema = z.string();
+/** True for a field whose value is redacted: fed by Secrets Manager or KMS, or marked sensitive. */
+export function isSensitiveField(field: ConfigField<unknown>): boolean {
+  return field.settings.sensitive === true || field.sources.some(isSecretKind);
+}
+
+const defaultSchema: Schema = string();
 
 /** The schema used when a field declares none: a required string. */
 export function defaultStringSchema(): Schema {
@@ -134,6 +141,24 @@ export class ConfigField<T> {
     return new ConfigField<T>(this.sources, this.hasCustomSchema ? this.schema : undefined, {
       ...this.settings,
       ...options,
+    });
+  }
+
+  /**
+   * Redacts this field's value exactly like a secret's: in `console.*` and `util.inspect`
+   * output (with any options), `JSON.stringify`, error messages and `describeConfig`. For
+   * values that arrive as plain environment variables or in the event but are secrets, such as
+   * CloudFormation `NoEcho` parameters and `{{resolve:secretsmanager:...}}` references.
+   *
+   * @example
+   * ```ts
+   * apiToken: env('API_TOKEN').sensitive()
+   * ```
+   */
+  sensitive(): ConfigField<T> {
+    return new ConfigField<T>(this.sources, this.hasCustomSchema ? this.schema : undefined, {
+      ...this.settings,
+      sensitive: true,
     });
   }
 

@@ -6,8 +6,8 @@
  */
 export { defineConfig, getConfig, ConfigDefinition } from './definition.js';
 export type { ConfigValues, FieldMap, FieldValue, InferConfig } from './definition.js';
-export type { DefinitionOptions } from './resolver.js';
-export { clearConfigCache, TTL_ENV, MAX_STALENESS_ENV } from './resolver.js';
+export type { DefinitionOptions } from './definition-state.js';
+export { clearConfigCache, TTL_ENV, MAX_STALENESS_ENV } from './definition-state.js';
 export type { SnapStartOptions } from './snapstart-refresh.js';
 export { ConfigField, PayloadField } from './field.js';
 export type { EncryptionContextOption, FieldCacheOptions, FieldSettings, SourceKind, ValueFormat } from './field.js';

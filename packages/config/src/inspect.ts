@@ -1,7 +1,7 @@
 import { safeParse } from 'zod/v4/core';
 import type { ConfigDefinition, FieldMap } from './definition.js';
-import type { ConfigField, EncryptionContextOption, Source } from './field.js';
-import { locationOf } from './resolution.js';
+import { isSecretKind, type ConfigField, type EncryptionContextOption, type FieldSettings, type Source } from './field.js';
+import { locationOf } from './field-resolution.js';
 
 /** An environment variable read as the field's value. */
 export interface EnvSourceInfo {
@@ -64,6 +64,8 @@ export interface FieldInfo {
   readonly sources: readonly SourceInfo[];
   /** True when the schema accepts a missing value (it has a default or is optional). */
   readonly acceptsAbsent: boolean;
+  /** True when the value is redacted: fed by Secrets Manager or KMS, or marked `.sensitive()`. */
+  readonly redacted: boolean;
 }
 
 /**
@@ -96,6 +98,8 @@ export function inspectConfig(definition: Pick<ConfigDefinition<FieldMap>, 'fiel
         key,
         sources: Object.freeze(field.sources.map((source) => sourceInfo(key, source))),
         acceptsAbsent: acceptsAbsent(field),
+        // A definition from an older copy may have no settings.
+        redacted: (field.settings as FieldSettings | undefined)?.sensitive === true || field.sources.some(isSecretKind),
       });
     }),
   );

@@ -14,16 +14,46 @@ const HOST_KEY = Symbol.for('@custom-runtime/host');
 /** Returned by {@link currentEvent} outside any invocation. */
 export const NO_EVENT: unique symbol = Symbol('no event');
 
-interface EventBinding {
-  readonly event: unknown;
+/** The scope `withConfig` opens for one call; `live` until the call settles. */
+class EventBinding {
+  live = true;
+  constructor(readonly event: unknown) {}
 }
 
 // withConfig binds the event it receives, so payload fields work without our runtime.
 const eventScope = new AsyncLocalStorage<EventBinding>();
 
 /** Runs `fn` with `event` as the current event (wins over the runtime's invocation scope). */
-export function runWithEvent<R>(event: unknown, fn: () => R): R {
-  return eventScope.run({ event }, fn);
+export function runWithEvent<R>(event: unknown, fn: () => Promise<R>): Promise<R> {
+  const binding = new EventBinding(event);
+  const settle = (): void => {
+    binding.live = false;
+  };
+  const result = eventScope.run(binding, fn);
+  result.then(settle, settle);
+  return result;
+}
+
+/**
+ * Whether the invocation of `scope` may still be running once another one has started: a
+ * `withConfig` call that has not settled, or any runtime invocation when the runtime runs
+ * several at once (`AWS_LAMBDA_MAX_CONCURRENCY` > 1, given as `concurrent`).
+ */
+export function mayStillRun(scope: object, concurrent: boolean): boolean {
+  return scope instanceof EventBinding ? scope.live : concurrent;
+}
+
+/**
+ * The scope of the invocation being handled: the binding made by `withConfig`, else the
+ * runtime's invocation state, else `undefined`. One object per invocation, so per-invocation
+ * results can be keyed on it (also when invocations run concurrently); its `event` is the
+ * invocation's event.
+ */
+export function currentScope(): { readonly event: unknown } | undefined {
+  const bound = eventScope.getStore();
+  if (bound !== undefined) return bound;
+  const host = (globalThis as { [HOST_KEY]?: RuntimeHostView })[HOST_KEY];
+  return host?.invocations?.getStore();
 }
 
 /**
@@ -31,9 +61,6 @@ export function runWithEvent<R>(event: unknown, fn: () => R): R {
  * invocation scope, else {@link NO_EVENT}.
  */
 export function currentEvent(): unknown {
-  const bound = eventScope.getStore();
-  if (bound !== undefined) return bound.event;
-  const host = (globalThis as { [HOST_KEY]?: RuntimeHostView })[HOST_KEY];
-  const invocation = host?.invocations?.getStore();
-  return invocation === undefined ? NO_EVENT : invocation.event;
+  const scope = currentScope();
+  return scope === undefined ? NO_EVENT : scope.event;
 }

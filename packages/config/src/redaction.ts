@@ -1,9 +1,9 @@
-import { inspect, type InspectOptionsStylized } from 'node:util';
+import { inspect } from 'node:util';
 
 /** What a secret value is shown as. */
 export const REDACTED = '[redacted]';
 
-/** Stands in for a secret value in `inspect` and `JSON.stringify` output. */
+/** Stands in for a sensitive value wherever a config can be rendered. */
 class Redacted {
   [inspect.custom](): string {
     return REDACTED;
@@ -12,29 +12,37 @@ class Redacted {
     return REDACTED;
   }
 }
-const redacted = new Redacted();
+const placeholder = new Redacted();
 
 // Shorter strings would mangle ordinary words in messages and are not plausible secrets.
 const MIN_SCRUB_LENGTH = 4;
-const MAX_SCRUB_STRINGS = 64;
 
-/** The strings inside a raw value (a string, or the leaves of a parsed JSON secret). */
-export function secretStrings(raw: unknown): string[] {
-  const found: string[] = [];
-  const visit = (value: unknown, depth: number): void => {
-    if (found.length >= MAX_SCRUB_STRINGS) return;
-    if (typeof value === 'string') {
-      if (value.length >= MIN_SCRUB_LENGTH) found.push(value);
-    } else if (typeof value === 'number' || typeof value === 'bigint') {
-      const text = String(value);
-      if (text.length >= MIN_SCRUB_LENGTH) found.push(text);
-    } else if (typeof value === 'object' && value !== null && depth < 5 && !ArrayBuffer.isView(value)) {
-      for (const item of Object.values(value)) visit(item, depth + 1);
-    }
+/**
+ * Every string (and number, as text) inside a raw value, at any depth and count: a string, or
+ * the leaves of a parsed JSON value. Object keys are names, not values, and are kept. Only
+ * called when an error is built, never on the warm path.
+ */
+export function secretStrings(raw: unknown, ...texts: ReadonlyArray<string | undefined>): string[] {
+  const found = new Set<string>();
+  const add = (text: string): void => {
+    if (text.length >= MIN_SCRUB_LENGTH) found.add(text);
   };
-  visit(raw, 0);
+  for (const text of texts) if (text !== undefined) add(text);
+  const seen = new Set<object>();
+  // An explicit stack, so no depth of nesting can overflow the call stack.
+  const stack: unknown[] = [raw];
+  while (stack.length > 0) {
+    const value = stack.pop();
+    if (typeof value === 'string') add(value);
+    else if (typeof value === 'number' || typeof value === 'bigint') add(String(value));
+    else if (value instanceof Uint8Array) add(Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('utf8'));
+    else if (typeof value === 'object' && value !== null && !ArrayBuffer.isView(value) && !seen.has(value)) {
+      seen.add(value);
+      for (const item of Object.values(value)) stack.push(item);
+    }
+  }
   // Longest first, so a value containing another is replaced whole.
-  return found.sort((a, b) => b.length - a.length);
+  return [...found].sort((a, b) => b.length - a.length);
 }
 
 /** `text` with every occurrence of the given values replaced by {@link REDACTED}. */
@@ -46,32 +54,53 @@ export function scrub(text: string, values: readonly string[]): string {
   return out;
 }
 
+const reject = (): boolean => false;
+
 /**
- * A prototype for resolved config objects whose `inspect` output (so `console.log(cfg)`) and
- * `JSON.stringify` output show the fields fed by Secrets Manager or KMS as {@link REDACTED}.
- * Own properties stay plain.
+ * Makes the config objects of one definition. Without sensitive fields a config is a plain
+ * object (frozen when it is shared between invocations). With them it is a Proxy whose target
+ * holds placeholders in place of the sensitive values and whose `get` trap returns the real
+ * ones: `util.inspect` (so every `console` method, with any options) formats a Proxy's target
+ * without running its traps, and with `showProxy` prints target and handler, never the closure
+ * holding the values. `JSON.stringify` reads `toJSON` through the trap, and that `toJSON`
+ * redacts. Property reads, spreading and `Object.entries` return the real values.
  */
-export function redactingPrototype(secretKeys: ReadonlySet<string>): object {
-  const view = (config: Record<string, unknown>): Record<string, unknown> => {
-    const out: Record<string, unknown> = {};
-    for (const key of Object.keys(config)) {
-      const value = config[key];
-      out[key] = secretKeys.has(key) && value !== undefined ? redacted : value;
-    }
-    return out;
-  };
-  return Object.create(Object.prototype, {
-    [inspect.custom]: {
-      value(this: Record<string, unknown>, _depth: number, options: InspectOptionsStylized, show: typeof inspect) {
-        return show(view(this), options);
+export class ConfigShape {
+  readonly #sensitive: readonly string[];
+  readonly #toJSON: (this: Record<string, unknown>) => Record<string, unknown>;
+
+  constructor(sensitiveKeys: readonly string[]) {
+    this.#sensitive = sensitiveKeys;
+    const sensitive = new Set(sensitiveKeys);
+    // JSON log formats (ours and the managed runtime's) stringify a logged object; `this` is
+    // the Proxy, so its reads return real values, and the sensitive ones are replaced.
+    this.#toJSON = function toJSON(this: Record<string, unknown>): Record<string, unknown> {
+      const out: Record<string, unknown> = {};
+      for (const key of Object.keys(this)) {
+        const value = this[key];
+        out[key] = sensitive.has(key) && value !== undefined ? REDACTED : value;
+      }
+      return out;
+    };
+  }
+
+  /** The config object for `values` (an object this takes over). */
+  seal(values: Record<string, unknown>, freeze: boolean): object {
+    if (this.#sensitive.length === 0) return freeze ? Object.freeze(values) : values;
+    const target: Record<string, unknown> = { ...values };
+    for (const key of this.#sensitive) if (target[key] !== undefined) target[key] = placeholder;
+    const toJSON = this.#toJSON;
+    // Freezing the target would oblige the get trap to return its placeholders (a Proxy
+    // invariant); writes are refused by the traps instead.
+    return new Proxy(target, {
+      get: (_target, key) => {
+        const value = values[key as string];
+        return value === undefined && key === 'toJSON' ? toJSON : value;
       },
-    },
-    // JSON log formats (ours and the managed runtime's) render a logged object with
-    // JSON.stringify, so `console.log(cfg)` must redact there too.
-    toJSON: {
-      value(this: Record<string, unknown>) {
-        return view(this);
-      },
-    },
-  }) as object;
+      set: reject,
+      defineProperty: reject,
+      deleteProperty: reject,
+      setPrototypeOf: reject,
+    });
+  }
 }

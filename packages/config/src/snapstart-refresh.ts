@@ -7,7 +7,7 @@
  */
 import { sourceCache } from './cache.js';
 import { forgetDefaultClients } from './clients.js';
-import { expireResolvedConfig, type DefinitionState } from './resolver.js';
+import { expireResolvedConfig, type DefinitionState } from './definition-state.js';
 import { forgetBatchDenials } from './sources/secrets-manager.js';
 
 /**

@@ -84,7 +84,7 @@ describe('the issue example through the bootstrap', () => {
     expect([world.sm.callCount(), world.kms.callCount()]).toEqual(counts);
   });
 
-  it('gives each concurrent invocation its own payload fields (AWS_LAMBDA_MAX_CONCURRENCY)', async () => {
+  it('gives each concurrent invocation its own payload fields and one config object (AWS_LAMBDA_MAX_CONCURRENCY)', async () => {
     const world = await startWorld();
     const fn = await startApp(world, 'app.concurrent', { AWS_LAMBDA_MAX_CONCURRENCY: '4' });
     await fn.runtimeApi.waitForPoll(4);
@@ -93,7 +93,7 @@ describe('the issue example through the bootstrap', () => {
       [1, 2, 3, 4].map((i) => fn.invoke({ customer: { id: `c-${i}` }, delayMs: 80 - i * 20 })),
     );
     expect(results.map((r) => succeeded(r, fn))).toEqual(
-      [1, 2, 3, 4].map((i) => ({ first: `c-${i}`, second: `c-${i}`, table: 'orders' })),
+      [1, 2, 3, 4].map((i) => ({ first: `c-${i}`, second: `c-${i}`, table: 'orders', same: true })),
     );
     expect(world.sm.callCount()).toBe(1);
   });

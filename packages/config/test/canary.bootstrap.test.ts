@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { InitErrorRecord, InvocationResult, LocalFunction } from '@custom-runtime/local';
 import { makeTaskRoot } from '@custom-runtime/test-support';
 import { defineConfig, getConfig, kms, secret, env } from '../src/index.js';
-import { FIXTURES, seedApp, startWorld, type AppValues } from './fixtures/world.js';
+import { FIXTURES, FUNCTION_NAME, seedApp, startWorld, type AppValues, type World } from './fixtures/world.js';
 import { setEnv, startStandIns } from './helpers.js';
 
 const canaries: string[] = [];
@@ -153,6 +153,96 @@ describe.each(['Text', 'JSON'] as const)('canary with %s logs: module handlers',
   });
 });
 
+describe.each(['Text', 'JSON'] as const)('canary with %s logs: every rendering of a config', (logFormat) => {
+  /** The env of fixtures/render*.mjs: secrets, KMS, marked env fields and AWS credentials, all canaries. */
+  let seeded = 0;
+  function renderEnv(world: World): Record<string, string> {
+    const seed = seedApp(world, canaryValues(), `canary-${++seeded}`);
+    return {
+      ...seed.env,
+      AWS_LAMBDA_LOG_FORMAT: logFormat,
+      NO_ECHO_TOKEN: canary(),
+      RESOLVED_PASSWORD: canary(),
+      // The handler could print these; the runtime and the config layer never do.
+      AWS_SECRET_ACCESS_KEY: canary(),
+      AWS_SESSION_TOKEN: canary(),
+    };
+  }
+
+  it('console.* (dir, dirxml, trace, assert, format verbs), util.inspect with any options, JSON, String(), templates, describeConfig', async () => {
+    const world = await startWorld();
+    const env = renderEnv(world);
+    const token = canary();
+    const fn = await world.start({ handler: 'render.prints', env });
+    const result = await fn.invoke({ token });
+    expect(result.status, `${result.text()}\n${fn.logs()}`).toBe('success');
+    // The handler read the real values (their lengths), printed only placeholders.
+    expect(result.json()).toEqual({
+      apiKey: 43,
+      password: 43,
+      legacyToken: 43,
+      noEcho: 43,
+      resolved: 43,
+      eventToken: token.length,
+    });
+    await fn.stop();
+    const logs = fn.logs();
+    expect(logs).toContain('[redacted]');
+    expect(logs).toContain('Redacted {}'); // customInspect: false formats the placeholder itself
+    expect(logs).toContain('Proxy ['); // showProxy shows target and handler, no values
+    expect(logs).toContain('orders'); // plain fields are printed
+    expectNoCanary({ response: result.text(), logs });
+  });
+
+  it.each(['throwsConfig', 'throwsNested', 'throwsArray', 'throwsWithCause', 'throwsString', 'rejectsLater'])(
+    'a handler that %s: the /error body and the log lines',
+    async (handler) => {
+      const world = await startWorld();
+      const fn = await world.start({ handler: `render.${handler}`, env: renderEnv(world) });
+      const texts: Record<string, string> = {};
+      for (const round of [1, 2]) {
+        const result = await fn.invoke({ token: canary() }, { requestId: `req-${handler}-${round}` });
+        Object.assign(texts, failureTexts(`round ${round}`, result));
+      }
+      await fn.stop();
+      texts.logs = fn.logs();
+      expect(texts.logs).toContain(`req-${handler}-2`);
+      expectNoCanary(texts);
+    },
+  );
+
+  it('an invalid sensitive payload field', async () => {
+    const world = await startWorld();
+    const fn = await world.start({ handler: 'render.invalidEvent', env: renderEnv(world) });
+    const bad = await fn.invoke({ token: { nested: [canary(), { deeper: canary() }] } });
+    expect(bad.errorType).toBe('Runtime.ConfigInvalid');
+    expect(bad.error?.errorMessage).toContain('eventToken (payload token): invalid: ');
+    await fn.stop();
+    expectNoCanary({ ...failureTexts('payload', bad), logs: fn.logs() });
+  });
+
+  it('a module that prints its config while loading, one that throws it (Error, value, the config itself), a sensitive field failing init', async () => {
+    const world = await startWorld();
+    const texts: Record<string, string> = {};
+    const ok = await world.start({ handler: 'render-init.handler', env: renderEnv(world) });
+    expect((await ok.invoke({})).status, ok.logs()).toBe('success');
+    await ok.stop();
+    expect(ok.logs()).toContain('[redacted]');
+    texts['loads logs'] = ok.logs();
+    const echoing = await world.start({ handler: 'echo-env.handler', env: renderEnv(world) });
+    const echoError = await echoing.runtimeApi.waitForInitError();
+    expect(echoError.errorType).toBe('Runtime.ConfigInvalid');
+    expect(echoError.error?.errorMessage).toContain('noEcho (env NO_ECHO_TOKEN): invalid: expected digits, got [redacted]');
+    Object.assign(texts, initErrorTexts('echoing schema', echoError), await exitedLogs('echoing schema', echoing));
+    for (const how of ['error', 'value', 'config']) {
+      const fn = await world.start({ handler: 'render-init.handler', env: { ...renderEnv(world), THROW_AT_INIT: how } });
+      const initError = await fn.runtimeApi.waitForInitError();
+      Object.assign(texts, initErrorTexts(how, initError), await exitedLogs(how, fn));
+    }
+    expectNoCanary(texts);
+  });
+});
+
 describe('canary: command handlers', () => {
   const marker = 'user-env:';
   // The script prints its own env on request (the user's choice, not counted), answers with
@@ -209,6 +299,35 @@ printf '{"apiToken":%s,"db":%s,"legacyToken":%s,"customer":"%s"}' "\${#API_TOKEN
         .split('\n')
         .filter((line) => !line.includes(marker));
       texts[`${logFormat} runtime lines`] = runtimeLines.join('\n');
+    }
+
+    // A value no environment variable can hold: an invocation error naming field and variable.
+    const nulSecret = canary();
+    const nul = world.sm.createSecret('canary/nul-api', JSON.stringify({ apiKey: `${nulSecret}\u0000tail`, other: canary() }));
+    for (const logFormat of ['Text', 'JSON']) {
+      const fn = await world.start({
+        taskRoot: root,
+        handler: 'handler.sh',
+        env: {
+          ...seed.env,
+          API_KEY_SECRET: nul.name,
+          // A KMS plaintext with a NUL byte, decrypted in the default format.
+          LEGACY_TOKEN_ENCRYPTED: world.kms.encryptToBase64(world.keyId, `${canary()}\u0000`, { LambdaFunctionName: FUNCTION_NAME }),
+          CUSTOM_RUNTIME_CONFIG: configSpec,
+          AWS_LAMBDA_LOG_FORMAT: logFormat,
+        },
+      });
+      const failed = await fn.invoke({ customer: { id: 'c-1' } });
+      expect(failed.errorType, fn.logs()).toBe('Runtime.ConfigInvalid');
+      expect(failed.error?.errorMessage).toContain(
+        'apiKey (secretsmanager via env API_KEY_SECRET): invalid: cannot be passed to the command as environment variable API_TOKEN: the value contains a NUL byte',
+      );
+      expect(failed.error?.errorMessage).toContain(
+        'legacyToken (kms via env LEGACY_TOKEN_ENCRYPTED): invalid: cannot be passed to the command as environment variable LEGACY_TOKEN: the value contains a NUL byte',
+      );
+      Object.assign(texts, failureTexts(`${logFormat} NUL byte`, failed));
+      await fn.stop();
+      texts[`${logFormat} NUL byte logs`] = fn.logs();
     }
 
     const broken = await world.start({

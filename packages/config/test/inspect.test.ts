@@ -18,11 +18,12 @@ describe('inspectConfig', () => {
 
   it('lists every field with its ordered sources, described without values', () => {
     expect(inspectConfig(config)).toEqual([
-      { key: 'tableName', acceptsAbsent: false, sources: [{ kind: 'env', name: 'TABLE_NAME', location: 'env TABLE_NAME' }] },
-      { key: 'logLevel', acceptsAbsent: true, sources: [{ kind: 'env', name: 'LOG_LEVEL', location: 'env LOG_LEVEL' }] },
+      { key: 'tableName', acceptsAbsent: false, redacted: false, sources: [{ kind: 'env', name: 'TABLE_NAME', location: 'env TABLE_NAME' }] },
+      { key: 'logLevel', acceptsAbsent: true, redacted: false, sources: [{ kind: 'env', name: 'LOG_LEVEL', location: 'env LOG_LEVEL' }] },
       {
         key: 'port',
         acceptsAbsent: false,
+        redacted: false,
         sources: [
           { kind: 'env', name: 'PORT', location: 'env PORT' },
           { kind: 'env', name: 'HTTP_PORT', location: 'env HTTP_PORT' },
@@ -31,6 +32,7 @@ describe('inspectConfig', () => {
       {
         key: 'apiKey',
         acceptsAbsent: false,
+        redacted: true,
         sources: [
           {
             kind: 'secretsmanager',
@@ -44,11 +46,13 @@ describe('inspectConfig', () => {
       {
         key: 'signing',
         acceptsAbsent: false,
+        redacted: true,
         sources: [{ kind: 'secretsmanager', reference: 'prod/signing', versionId: 'v-1', location: 'secretsmanager "prod/signing"' }],
       },
       {
         key: 'token',
         acceptsAbsent: false,
+        redacted: true,
         sources: [
           { kind: 'kms', envName: 'TOKEN_ENCRYPTED', encryptionContext: 'function-name', keyId: 'alias/app', location: 'kms via env TOKEN_ENCRYPTED' },
         ],
@@ -56,6 +60,7 @@ describe('inspectConfig', () => {
       {
         key: 'card',
         acceptsAbsent: false,
+        redacted: true,
         sources: [
           { kind: 'kms', payloadPath: 'card.encrypted', encryptionContext: { purpose: 'cards' }, location: 'kms via payload card.encrypted' },
         ],
@@ -63,12 +68,13 @@ describe('inspectConfig', () => {
       {
         key: 'customerId',
         acceptsAbsent: false,
+        redacted: false,
         sources: [
           { kind: 'env', name: 'CUSTOMER_ID', location: 'env CUSTOMER_ID' },
           { kind: 'payload', path: 'customer.id', location: 'payload customer.id' },
         ],
       },
-      { key: 'note', acceptsAbsent: true, sources: [{ kind: 'payload', path: 'note', location: 'payload note' }] },
+      { key: 'note', acceptsAbsent: true, redacted: false, sources: [{ kind: 'payload', path: 'note', location: 'payload note' }] },
     ]);
   });
 
@@ -89,6 +95,16 @@ describe('inspectConfig', () => {
     }
   });
 
+  it('says which fields are redacted: Secrets Manager, KMS and fields marked sensitive', () => {
+    const marked = defineConfig({ plain: env('A'), token: env('B').sensitive(), sig: payload('sig').sensitive(), key: kms('C') });
+    expect(inspectConfig(marked).map((f) => [f.key, f.redacted])).toEqual([
+      ['plain', false],
+      ['token', true],
+      ['sig', true],
+      ['key', true],
+    ]);
+  });
+
   it('is frozen', () => {
     const fields = inspectConfig(config);
     expect(Object.isFrozen(fields)).toBe(true);
@@ -99,7 +115,7 @@ describe('inspectConfig', () => {
   it('reads a definition made by another copy of the package through its public fields', () => {
     const foreign = { fields: { apiKey: { sources: [{ kind: 'env', name: 'API_KEY' }], schema: z.string().optional() } } };
     expect(inspectConfig(foreign as unknown as typeof config)).toEqual([
-      { key: 'apiKey', acceptsAbsent: true, sources: [{ kind: 'env', name: 'API_KEY', location: 'env API_KEY' }] },
+      { key: 'apiKey', acceptsAbsent: true, redacted: false, sources: [{ kind: 'env', name: 'API_KEY', location: 'env API_KEY' }] },
     ]);
   });
 

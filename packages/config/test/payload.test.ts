@@ -51,6 +51,42 @@ describe('payload source', () => {
     });
   });
 
+  it('gives each of concurrent invocations one object across awaits (AWS_LAMBDA_MAX_CONCURRENCY > 1)', async () => {
+    restore = setEnv({ AWS_LAMBDA_MAX_CONCURRENCY: '4' });
+    const config = defineConfig({ user: payload('user') });
+    const tick = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 1));
+    // The same event object twice: invocations are told apart by their scope, not their event.
+    const shared = { user: 'ann' };
+    const run = (event: object) =>
+      inInvocation(event, async () => {
+        const first = await getConfig(config);
+        await tick();
+        await tick();
+        return { first, second: await getConfig(config) };
+      });
+    const results = await Promise.all([run(shared), run({ user: 'bob' }), run(shared), run({ user: 'cy' })]);
+    for (const r of results) expect(r.second).toBe(r.first);
+    expect(results.map((r) => r.first.user)).toEqual(['ann', 'bob', 'ann', 'cy']);
+    expect(new Set(results.map((r) => r.first)).size).toBe(4);
+  });
+
+  it('gives each of interleaved withConfig calls one object, whatever the concurrency setting', async () => {
+    const config = defineConfig({ user: payload('user') });
+    const tick = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 1));
+    const handler = withConfig(config, async (_event: unknown, _context: unknown, cfg) => {
+      await tick();
+      const again = await getConfig(config);
+      await tick();
+      return { same: again === cfg && (await getConfig(config)) === cfg, user: cfg.user };
+    });
+    const results = await Promise.all(['a', 'b', 'c'].map((user) => handler({ user }, {})));
+    expect(results).toEqual([
+      { same: true, user: 'a' },
+      { same: true, user: 'b' },
+      { same: true, user: 'c' },
+    ]);
+  });
+
   it('reports a required field missing from the event, and an invalid one', async () => {
     const config = defineConfig({ user: payload('user.id'), qty: payload('qty', z.number().int().positive()) });
     const error = (await inInvocation({ qty: -1 }, () => getConfig(config)).catch((e: unknown) => e)) as ConfigError;

@@ -4,7 +4,7 @@ import { safeParse } from 'zod/v4/core';
 import { sourceCache, type CacheRequest, type ConfigLogger, type Outcome } from './cache.js';
 import { clientId, kmsClient, secretsManagerClient, type ConfigClients } from './clients.js';
 import type { ConfigIssue, ConfigIssueReason } from './config-error.js';
-import { decode } from './fetched-value.js';
+import { decode, type FetchedValue } from './fetched-value.js';
 import type { ConfigField, KmsSource, Source } from './field.js';
 import { NO_EVENT } from './invocation.js';
 import { scrub, secretStrings } from './redaction.js';
@@ -23,8 +23,8 @@ export interface FieldPlan {
   readonly staticSources: readonly Source[];
   /** Sources read per invocation (payload, KMS of payload values); always last. */
   readonly dynamicSources: readonly Source[];
-  /** Fed by Secrets Manager or KMS: redacted in `inspect` output. */
-  readonly secret: boolean;
+  /** Fed by Secrets Manager or KMS, or marked `.sensitive()`: redacted wherever rendered. */
+  readonly sensitive: boolean;
 }
 
 /** Where a Secrets Manager or KMS value came from, and when. */
@@ -63,6 +63,8 @@ type Step =
       readonly raw: unknown;
       readonly fingerprint: unknown;
       readonly fetched: FetchInfo | undefined;
+      /** The whole secret or plaintext the raw value came from: messages are scrubbed of it. */
+      readonly whole?: FetchedValue;
     }
   | { readonly kind: 'absent'; readonly note: string | undefined }
   | { readonly kind: 'issue'; readonly issue: ConfigIssue }
@@ -174,7 +176,7 @@ export class Resolution {
     ) {
       return { ok: true, resolution: { ...before, fetched: step.fetched } };
     }
-    const parsed = validate(plan, source, step.raw);
+    const parsed = validate(plan, source, step.raw, step.whole);
     if (!parsed.ok) return parsed;
     return {
       ok: true,
@@ -285,7 +287,13 @@ export class Resolution {
       typeof raw === 'object' && raw !== null && !(raw instanceof Uint8Array)
         ? `json\u0000${jsonKey ?? ''}\u0000${outcome.value.text()}`
         : raw;
-    return { kind: 'present', raw, fingerprint, fetched: { label, fetchedAt: outcome.fetchedAt, stale: outcome.stale } };
+    return {
+      kind: 'present',
+      raw,
+      fingerprint,
+      fetched: { label, fetchedAt: outcome.fetchedAt, stale: outcome.stale },
+      whole: outcome.value,
+    };
   }
 
   async #fetchPending(): Promise<void> {
@@ -337,19 +345,26 @@ function issue(plan: FieldPlan, source: Source, reason: ConfigIssueReason, messa
   return { kind: 'issue', issue: { field: plan.key, source: source.kind, location, reason, message } };
 }
 
-/** Validates a present raw value with the field's schema. */
+/**
+ * Validates a present raw value with the field's schema. `whole` is the fetched value `raw` was
+ * read from (a JSON key's secret): a failure's message is scrubbed of it too.
+ */
 export function validate(
   plan: FieldPlan,
   source: Source,
   raw: unknown,
+  whole?: FetchedValue,
 ): { ok: true; value: unknown } | { ok: false; issue: ConfigIssue } {
   const result = safeParse(plan.field.schema, raw);
   if (result.success) return { ok: true, value: result.data };
   const detail = result.error.issues
     .map((i) => (i.path.length > 0 ? `${i.path.map(String).join('.')}: ${i.message}` : i.message))
     .join('; ');
-  // A custom zod message could echo the input; never let a value into an error.
-  const message = `invalid: ${scrub(detail, secretStrings(raw))}`;
+  // A custom zod message could echo the input; never let a value into an error. Only built on
+  // failure, so the warm path never pays for it.
+  const json = whole?.json();
+  const strings = secretStrings([raw, json?.ok === true ? json.value : undefined], whole?.text());
+  const message = `invalid: ${scrub(detail, strings)}`;
   return { ok: false, issue: { field: plan.key, source: source.kind, location: locationOf(source), reason: 'invalid', message } };
 }
 

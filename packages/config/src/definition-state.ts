@@ -2,9 +2,9 @@ import { safeParse } from 'zod/v4/core';
 import { sourceCache, type ConfigLogger } from './cache.js';
 import { forgetDefaultClients, type ConfigClients } from './clients.js';
 import { ConfigError, type ConfigIssue } from './config-error.js';
-import { isPayloadKind, isSecretKind, type ConfigField } from './field.js';
-import { currentEvent, NO_EVENT } from './invocation.js';
-import { redactingPrototype } from './redaction.js';
+import { isPayloadKind, isSensitiveField, type ConfigField } from './field.js';
+import { currentScope, mayStillRun, NO_EVENT } from './invocation.js';
+import { ConfigShape } from './redaction.js';
 import {
   Resolution,
   validate,
@@ -12,7 +12,7 @@ import {
   type FieldPlan,
   type FieldResolution,
   type ResolutionContext,
-} from './resolution.js';
+} from './field-resolution.js';
 import { readEnv } from './sources/env.js';
 import { readPath } from './sources/payload.js';
 import { forgetBatchDenials } from './sources/secrets-manager.js';
@@ -33,6 +33,8 @@ export interface DefinitionOptions {
 export const TTL_ENV = 'CUSTOM_RUNTIME_CONFIG_TTL_SECONDS';
 /** Env var overriding the default max staleness, in seconds. */
 export const MAX_STALENESS_ENV = 'CUSTOM_RUNTIME_CONFIG_MAX_STALENESS_SECONDS';
+// Set by Lambda when one environment handles several invocations at once.
+const MAX_CONCURRENCY_ENV = 'AWS_LAMBDA_MAX_CONCURRENCY';
 const DEFAULT_TTL_SECONDS = 300;
 const DEFAULT_MAX_STALENESS_SECONDS = 900;
 
@@ -50,6 +52,11 @@ export interface Snapshot {
   readonly promise: Promise<object> | undefined;
   /** Config outside an invocation (payload fields undefined), built on first use. */
   outside: Promise<object> | undefined;
+}
+
+interface PerInvocation {
+  readonly snapshot: Snapshot;
+  readonly result: Promise<object>;
 }
 
 type Resolved =
@@ -87,23 +94,28 @@ export function expireResolvedConfig(): void {
 export class DefinitionState implements ResolutionContext {
   readonly plan: readonly FieldPlan[];
   readonly options: DefinitionOptions;
-  readonly #proto: object;
-  readonly #shape: Readonly<Record<string, unknown>>;
+  readonly #shape: ConfigShape;
+  readonly #keys: Readonly<Record<string, unknown>>;
   readonly #hasDynamic: boolean;
   readonly #logger: ConfigLogger;
   #snapshot: Snapshot | undefined;
   #refreshing: Promise<Resolved> | undefined;
   #lastIssues: readonly ConfigIssue[] | undefined;
-  // Last per-invocation result, so repeated getConfig calls in one invocation share it.
-  #lastEvent: unknown = NO_EVENT;
-  #lastSnapshot: Snapshot | undefined;
-  #lastResult: Promise<object> | undefined;
+  // Per-invocation results, so repeated getConfig calls in one invocation share one config. The
+  // current invocation's is in one slot; when another invocation takes the slot while the first
+  // may still run (concurrent invocations), the first's moves to a WeakMap keyed on its scope.
+  // Sequential invocations never pay for the WeakMap.
+  #lastScope: object | undefined;
+  #lastResult: PerInvocation | undefined;
+  readonly #perInvocation = new WeakMap<object, PerInvocation>();
+  readonly #concurrent: boolean;
   // Per payload field: last primitive raw value and its parsed value (skips zod when unchanged).
   readonly #dynamicMemo: Array<{ raw: unknown; value: unknown } | undefined>;
 
   constructor(fields: Readonly<Record<string, ConfigField<unknown>>>, options: DefinitionOptions) {
     this.options = options;
     this.#logger = options.logger ?? console;
+    this.#concurrent = Number(readEnv(MAX_CONCURRENCY_ENV)) > 1;
     this.plan = Object.keys(fields).map((key, index) => {
       const field = fields[key] as ConfigField<unknown>;
       const split = field.sources.findIndex(isPayloadKind);
@@ -114,14 +126,14 @@ export class DefinitionState implements ResolutionContext {
         field,
         staticSources: field.sources.slice(0, cut),
         dynamicSources: field.sources.slice(cut),
-        secret: field.sources.some(isSecretKind),
+        sensitive: isSensitiveField(field),
       };
     });
     this.#hasDynamic = this.plan.some((p) => p.dynamicSources.length > 0);
-    this.#proto = redactingPrototype(new Set(this.plan.filter((p) => p.secret).map((p) => p.key)));
+    this.#shape = new ConfigShape(this.plan.filter((p) => p.sensitive).map((p) => p.key));
     // Objects that get more than a dozen properties by keyed stores turn into slow dictionaries;
     // JSON.parse builds a fast-mode object, and clones of it stay fast.
-    this.#shape = JSON.parse(JSON.stringify(Object.fromEntries(this.plan.map((p) => [p.key, null])))) as Record<
+    this.#keys = JSON.parse(JSON.stringify(Object.fromEntries(this.plan.map((p) => [p.key, null])))) as Record<
       string,
       unknown
     >;
@@ -142,12 +154,12 @@ export class DefinitionState implements ResolutionContext {
   get(): Promise<object> {
     const snapshot = this.#snapshot;
     if (snapshot !== undefined && snapshot.generation === generation && Date.now() < snapshot.validUntil) {
-      return snapshot.promise ?? this.#forEvent(snapshot, currentEvent());
+      return snapshot.promise ?? this.#forScope(snapshot, currentScope());
     }
-    const event = this.#hasDynamic ? currentEvent() : NO_EVENT;
+    const scope = this.#hasDynamic ? currentScope() : undefined;
     return this.#refresh().then((resolved) => {
-      if (resolved.ok) return resolved.snapshot.promise ?? this.#forEvent(resolved.snapshot, event);
-      return this.#fail(resolved, event);
+      if (resolved.ok) return resolved.snapshot.promise ?? this.#forScope(resolved.snapshot, scope);
+      return this.#fail(resolved, scope === undefined ? NO_EVENT : scope.event);
     });
   }
 
@@ -194,11 +206,25 @@ export class DefinitionState implements ResolutionContext {
     return this.plan.findIndex((p) => p.key === key);
   }
 
-  #forEvent(snapshot: Snapshot, event: unknown): Promise<object> {
-    if (event === NO_EVENT) return (snapshot.outside ??= Promise.resolve(this.#outside(snapshot)));
-    if (event === this.#lastEvent && snapshot === this.#lastSnapshot && this.#lastResult !== undefined) {
-      return this.#lastResult;
+  #forScope(snapshot: Snapshot, scope: { readonly event: unknown } | undefined): Promise<object> {
+    if (scope === undefined) return (snapshot.outside ??= Promise.resolve(this.#outside(snapshot)));
+    let entry = this.#lastResult;
+    if (scope !== this.#lastScope) {
+      const previous = this.#lastScope;
+      if (previous !== undefined && entry !== undefined && mayStillRun(previous, this.#concurrent)) {
+        this.#perInvocation.set(previous, entry);
+      }
+      entry = this.#perInvocation.get(scope);
+      this.#lastScope = scope;
     }
+    if (entry === undefined || entry.snapshot !== snapshot) {
+      entry = { snapshot, result: this.#forEvent(snapshot, scope.event) };
+    }
+    this.#lastResult = entry;
+    return entry.result;
+  }
+
+  #forEvent(snapshot: Snapshot, event: unknown): Promise<object> {
     let result: Promise<object>;
     try {
       const values = this.#dynamicSync(snapshot, event);
@@ -206,15 +232,12 @@ export class DefinitionState implements ResolutionContext {
     } catch (error) {
       result = Promise.reject(error as Error);
     }
-    this.#lastEvent = event;
-    this.#lastSnapshot = snapshot;
-    this.#lastResult = result;
     return result;
   }
 
-  /** A fresh config object: the snapshot's values, fast properties, redacting prototype. */
+  /** A fresh values object: the snapshot's values, fast properties; sealed once filled. */
   #instantiate(snapshot: Snapshot): Record<string, unknown> {
-    return Object.setPrototypeOf({ ...snapshot.template }, this.#proto) as Record<string, unknown>;
+    return { ...snapshot.template };
   }
 
   // Payload fields without KMS: read and validate synchronously. Returns undefined when a
@@ -252,7 +275,7 @@ export class DefinitionState implements ResolutionContext {
       (out ??= this.#instantiate(snapshot))[plan.key] = value;
     }
     if (issues !== undefined) throw new ConfigError(issues);
-    return out ?? this.#instantiate(snapshot);
+    return this.#shape.seal(out ?? this.#instantiate(snapshot), false);
   }
 
   async #dynamicAsync(snapshot: Snapshot, event: unknown): Promise<object> {
@@ -264,7 +287,7 @@ export class DefinitionState implements ResolutionContext {
       const resolution = result.resolutions.get(plan.index);
       out[plan.key] = resolution !== undefined && resolution.state !== 'dynamic' ? resolution.value : undefined;
     }
-    return out;
+    return this.#shape.seal(out, false);
   }
 
   // Outside an invocation payload fields are undefined, unless their schema supplies a default.
@@ -274,7 +297,7 @@ export class DefinitionState implements ResolutionContext {
       const fallback = safeParse(plan.field.schema, undefined);
       out[plan.key] = fallback.success ? fallback.data : undefined;
     }
-    return Object.freeze(out);
+    return this.#shape.seal(out, true);
   }
 
   async #resolveStatic(previous: Snapshot | undefined): Promise<Resolved> {
@@ -284,7 +307,7 @@ export class DefinitionState implements ResolutionContext {
     const resolutions = this.plan.map((p) => result.resolutions.get(p.index));
     if (result.issues.length > 0) return { ok: false, issues: result.issues, resolutions };
     const complete = resolutions as FieldResolution[];
-    const template: Record<string, unknown> = { ...this.#shape };
+    const template: Record<string, unknown> = { ...this.#keys };
     for (const plan of this.plan) {
       const resolution = complete[plan.index];
       template[plan.key] = resolution === undefined || resolution.state === 'dynamic' ? undefined : resolution.value;
@@ -300,7 +323,7 @@ export class DefinitionState implements ResolutionContext {
       outside: undefined,
     };
     if (!this.#hasDynamic) {
-      const config = Object.freeze(Object.setPrototypeOf({ ...template }, this.#proto) as object);
+      const config = this.#shape.seal({ ...template }, true);
       return { ok: true, snapshot: { ...snapshot, promise: Promise.resolve(config) } };
     }
     return { ok: true, snapshot };
