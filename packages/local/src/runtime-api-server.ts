@@ -97,10 +97,21 @@ export interface InvokeOptions {
   readonly tenantId?: string;
   /** `Lambda-Runtime-Invocation-Id`; not sent when absent. */
   readonly invocationId?: string;
+  /**
+   * Extra `/next` headers sent as these exact bytes (e.g. bytes that are not UTF-8); string
+   * header values are always sent as UTF-8, as Lambda does.
+   */
+  readonly headerBytes?: Readonly<Record<string, Uint8Array>>;
   /** `Lambda-Runtime-Invoked-Function-Arn`; the server's function ARN by default. */
   readonly invokedFunctionArn?: string;
   /** Deadline after the event is handed to the runtime; the server's `timeoutMs` by default. */
   readonly timeoutMs?: number;
+  /**
+   * `false`: the deadline is sent in `Lambda-Runtime-Deadline-Ms` but the server does not end
+   * the invocation when it passes, as with Lambda Managed Instances, where the runtime must.
+   * `true` by default.
+   */
+  readonly enforceTimeout?: boolean;
   /** The event bytes as sent; when given, `event` is ignored instead of JSON-serialised. */
   readonly rawBody?: string | Uint8Array;
   /** Called for each piece of a streamed response as it arrives. */
@@ -215,6 +226,11 @@ export interface RuntimeApiServer {
   failNextPoll(status?: number, body?: string | Uint8Array): void;
   /** Makes the next answer to `/next` a destroyed socket instead. */
   closeNextPoll(): void;
+  /**
+   * Makes the next `/response` or `/error` post answered with `status` (500 by default: the
+   * Runtime API's "Container error") without accepting it; the invocation stays open.
+   */
+  failNextPost(status?: number): void;
   /** The init error, once the runtime posted one. */
   readonly initError: InitErrorRecord | undefined;
   /** Resolves with the init error once the runtime posts one. */
@@ -302,6 +318,7 @@ interface Invocation {
   readonly event: Buffer;
   readonly headers: Record<string, string>;
   readonly timeoutMs: number;
+  readonly enforceTimeout: boolean;
   readonly traceId: string | undefined;
   readonly invokedFunctionArn: string;
   readonly onChunk: ((chunk: ResponseChunk) => void) | undefined;
@@ -385,6 +402,7 @@ class LocalRuntimeApi implements RuntimeApiServer {
   private readonly queue: Invocation[] = [];
   private readonly polls: Exchange[] = [];
   private readonly faults: PollFault[] = [];
+  private readonly postFaults: number[] = [];
   /** Invocations not finished, by request id. */
   private readonly live = new Map<string, Invocation>();
   /** Finished invocations, by request id: how they ended decides 403 or 410 for a late post. */
@@ -565,6 +583,9 @@ class LocalRuntimeApi implements RuntimeApiServer {
     }
     if (options.tenantId !== undefined) headers['Lambda-Runtime-Aws-Tenant-Id'] = options.tenantId;
     if (options.invocationId !== undefined) headers['Lambda-Runtime-Invocation-Id'] = options.invocationId;
+    // Node writes header strings as latin1: give it the UTF-8 bytes, one char per byte.
+    for (const [name, value] of Object.entries(headers)) headers[name] = Buffer.from(value, 'utf8').toString('latin1');
+    for (const [name, bytes] of Object.entries(options.headerBytes ?? {})) headers[name] = Buffer.from(bytes).toString('latin1');
 
     const outcome = new Promise<InvocationResult>((resolve, reject) => {
       const invocation: Invocation = {
@@ -572,6 +593,7 @@ class LocalRuntimeApi implements RuntimeApiServer {
         event: body,
         headers,
         timeoutMs: options.timeoutMs ?? this.timeoutMs,
+        enforceTimeout: options.enforceTimeout ?? true,
         traceId: options.traceId,
         invokedFunctionArn,
         onChunk: options.onChunk,
@@ -613,6 +635,10 @@ class LocalRuntimeApi implements RuntimeApiServer {
   closeNextPoll(): void {
     this.faults.push({ kind: 'destroy' });
     this.pump();
+  }
+
+  failNextPost(status = 500): void {
+    this.postFaults.push(status);
   }
 
   shutdown(options: { readonly reason?: ShutdownReason; readonly deadlineMs?: number } = {}): number {
@@ -708,8 +734,10 @@ class LocalRuntimeApi implements RuntimeApiServer {
     const deadlineMs = now + invocation.timeoutMs;
     invocation.state = 'dispatched';
     invocation.dispatchedAt = now;
-    invocation.timer = setTimeout(() => this.timeOut(invocation), invocation.timeoutMs);
-    invocation.timer.unref();
+    if (invocation.enforceTimeout) {
+      invocation.timer = setTimeout(() => this.timeOut(invocation), invocation.timeoutMs);
+      invocation.timer.unref();
+    }
     this.send(poll, 200, invocation.event, {
       ...invocation.headers,
       'Lambda-Runtime-Deadline-Ms': String(deadlineMs),
@@ -793,6 +821,12 @@ class LocalRuntimeApi implements RuntimeApiServer {
     if (path === NEXT_PATH) return route('GET', () => this.onNext(ex));
     const invocationPost = INVOCATION_POST.exec(path);
     if (invocationPost !== null) {
+      const fault = this.postFaults.shift();
+      if (fault !== undefined) {
+        req.resume();
+        this.sendError(ex, fault, 'InjectedFault', 'fault injected by failNextPost()');
+        return;
+      }
       const id = decodeURIComponent(invocationPost[1] as string);
       return invocationPost[2] === 'response'
         ? route('POST', () => this.onResponse(id, ex))

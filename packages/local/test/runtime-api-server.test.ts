@@ -383,6 +383,30 @@ describe('POST /runtime/invocation/{id}/response', () => {
     expect(result.errorType).toBe('Runtime.InvalidResponseModeHeader');
   });
 
+  it('leaves an invocation open past its deadline with enforceTimeout: false (Managed Instances)', async () => {
+    const server = await start();
+    const done = server.invoke({}, { requestId: 'mi', timeoutMs: 30, enforceTimeout: false });
+    const r = await next(server);
+    expect(Number(r.headers['lambda-runtime-deadline-ms'])).toBeLessThanOrEqual(Date.now() + 30);
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect((await respond(server, 'mi', '"late but accepted"')).status).toBe(202);
+    expect((await done).json()).toBe('late but accepted');
+  });
+
+  it('sends header values as UTF-8, and headerBytes as the exact bytes', async () => {
+    const server = await start();
+    void server.invoke({}, {
+      clientContext: { custom: { greeting: 'Café ⚡' } },
+      headerBytes: { 'Lambda-Runtime-Invocation-Id': Uint8Array.from([0x69, 0xff]) },
+    });
+    const r = await next(server);
+    // Node decodes received headers as latin1, one char per byte.
+    expect(Buffer.from(r.headers['lambda-runtime-client-context'] as string, 'latin1').toString('utf8')).toBe(
+      '{"custom":{"greeting":"Café ⚡"}}',
+    );
+    expect(Buffer.from(r.headers['lambda-runtime-invocation-id'] as string, 'latin1')).toEqual(Buffer.from([0x69, 0xff]));
+  });
+
   it('ends the invocation as a timeout after its deadline and answers 410 to a late post', async () => {
     const server = await start({ timeoutMs: 60_000 });
     const done = server.invoke({}, { timeoutMs: 50 });
@@ -729,6 +753,18 @@ describe('recording and fault injection', () => {
     expect(third.status).toBe(200);
     expect(third.json()).toEqual({ kept: true });
     expect(server.pollCount).toBe(3);
+  });
+
+  it('failNextPost answers the next response or error post with the status and keeps the invocation open', async () => {
+    const server = await start();
+    const done = server.invoke({}, { requestId: 'posted-twice' });
+    await next(server);
+    server.failNextPost();
+    const refused = await respond(server, 'posted-twice', '"first"');
+    expect(refused.status).toBe(500);
+    expect(refused.json()).toMatchObject({ errorType: 'InjectedFault' });
+    expect((await respond(server, 'posted-twice', '"second"')).status).toBe(202);
+    expect((await done).json()).toBe('second');
   });
 
   it('closeNextPoll destroys the socket of the next poll', async () => {

@@ -4,12 +4,13 @@
  */
 import { COMPILE_CACHE_FILL_ENV, runCompileCacheFill, useCompileCache } from './compile-cache.js';
 import { readFunctionInfo } from './context.js';
-import { describeError } from './errors.js';
+import { describeError, NodeJsExit } from './errors.js';
 import { loadHandler, type LoadedHandler } from './handler-loader.js';
 import { getHost } from './host.js';
 import { installLogging, logger } from './logging.js';
 import { runInitHooks, type InitResult } from './init-hooks.js';
-import { runLoop } from './runtime.js';
+import { installInvokeStore } from './invoke-store.js';
+import { runLoop, type PendingCall } from './runtime.js';
 import { RuntimeApiClient, type Invocation } from './runtime-api.js';
 import { armShutdownHooks } from './shutdown.js';
 import { isSnapStart, snapshotAndRestore } from './snapstart.js';
@@ -45,6 +46,7 @@ async function main(): Promise<void> {
   }
   const initClient = new RuntimeApiClient(address);
   const inFlight = new Set<Invocation>();
+  const pendingCalls = new Set<PendingCall>();
   let initialised = false;
 
   // A fault outside any handler leaves the process in an unknown state: report it where Lambda
@@ -66,6 +68,8 @@ async function main(): Promise<void> {
   let handler: LoadedHandler;
   let init: InitResult;
   try {
+    // Before the handler module loads: a bundled @aws/lambda-invoke-store must find ours.
+    installInvokeStore(env);
     const taskRoot = env.LAMBDA_TASK_ROOT || process.cwd();
     handler = await loadHandler(env._HANDLER || process.argv[2] || '', taskRoot);
     init = await runInitHooks(handler, env, taskRoot);
@@ -81,6 +85,16 @@ async function main(): Promise<void> {
 
   const info = readFunctionInfo(env);
   const concurrency = readConcurrency(env.AWS_LAMBDA_MAX_CONCURRENCY);
+  // Lambda Managed Instances do not enforce the invocation timeout: the runtime does.
+  const managedInstances =
+    (env.AWS_LAMBDA_MAX_CONCURRENCY !== undefined && env.AWS_LAMBDA_MAX_CONCURRENCY !== '') ||
+    env.AWS_LAMBDA_INITIALIZATION_TYPE === 'lambda-managed-instances';
+  // The event loop emptied with handler promises still pending: nothing can ever settle them.
+  // Report each as Runtime.NodeJsExit (the official client's beforeExit listener does the same,
+  // src/Runtime.js `_setDefaultExitListener`); the posts and the next /next keep the process alive.
+  process.on('beforeExit', () => {
+    for (const call of [...pendingCalls]) call.interrupt(new NodeJsExit());
+  });
   const loops = Array.from({ length: concurrency }, (_, i) =>
     runLoop({
       client: i === 0 ? initClient : new RuntimeApiClient(address),
@@ -88,13 +102,15 @@ async function main(): Promise<void> {
       commandEnvironment: init.commandEnvironment,
       info,
       traceEnv: concurrency === 1,
+      enforceDeadline: managedInstances,
       inFlight,
+      pendingCalls,
     }),
   );
   try {
     await Promise.race(loops);
   } catch (err) {
-    logger.error(`Runtime API unavailable, exiting: ${(err as Error).message}`);
+    logger.error(`Runtime API unavailable, exiting: ${err instanceof Error ? err.message : String(err)}`);
     exit(1);
   }
 }

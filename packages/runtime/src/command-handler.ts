@@ -118,6 +118,16 @@ class StderrCollector {
   }
 }
 
+/** Names of the variables (or names) of `env` holding a NUL byte. */
+function variablesWithNul(env: Readonly<Record<string, string | undefined>>): string[] {
+  const found: string[] = [];
+  for (const name in env) {
+    const value = env[name];
+    if (name.includes('\0') || (value !== undefined && value.includes('\0'))) found.push(name);
+  }
+  return found;
+}
+
 /** SIGKILL to the command's process group (it is spawned detached, as its leader), then to it. */
 function killTree(child: ChildProcess): void {
   if (child.pid !== undefined) {
@@ -194,17 +204,20 @@ export async function runCommand(
 
   // Loaded on first use: a module handler never pays for child_process before its first /next.
   const { spawn } = await import('node:child_process');
+  const env = commandEnvironment(options.env ?? process.env, invocation, options.extraEnv);
+  const unpassable = variablesWithNul(env);
+  if (unpassable.length > 0) {
+    // Node's own refusal quotes the value, which may be a secret: name the variables only.
+    const names = unpassable.map((name) => JSON.stringify(name)).join(', ');
+    return failed(path, 'spawn', `the environment variable ${names} holds a NUL byte, which no process environment can carry (value not shown)`, nothing);
+  }
   let child: ChildProcess;
   try {
-    child = spawn(path, [], {
-      cwd: options.cwd ?? process.cwd(),
-      env: commandEnvironment(options.env ?? process.env, invocation, options.extraEnv),
-      stdio: ['pipe', 'pipe', 'pipe'],
-      detached: true,
-    });
+    child = spawn(path, [], { cwd: options.cwd ?? process.cwd(), env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
   } catch (err) {
-    // Synchronous refusals: a NUL byte in the environment, a bad cwd type…
-    return failed(path, 'spawn', (err as Error).message, { ...nothing, cause: err });
+    // Other synchronous refusals quote the offending argument too: keep the code, drop the text.
+    const code = (err as NodeJS.ErrnoException | null)?.code;
+    return failed(path, 'spawn', `spawn refused its arguments (${typeof code === 'string' ? code : 'unknown reason'})`, nothing);
   }
 
   return new Promise<CommandOutcome>((resolve) => {

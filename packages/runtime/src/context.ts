@@ -1,3 +1,5 @@
+import { InvocationDeadline } from './invocation-deadline.js';
+
 /** Mobile SDK client context, sent by the invoker as base64-free JSON in a header. */
 export interface ClientContext {
   readonly client?: Readonly<Record<string, unknown>>;
@@ -31,6 +33,13 @@ export interface Context {
   callbackWaitsForEmptyEventLoop: boolean;
   /** Milliseconds left before Lambda's deadline for this invocation. */
   getRemainingTimeInMillis(): number;
+  /**
+   * Aborted (reason: a `TimeoutError` DOMException) when the invocation reaches its deadline,
+   * in every mode; pass it to `fetch`, the AWS SDK (`abortSignal`) or your own loops to stop
+   * work the result can no longer use. Never aborted after the invocation has ended. Not part of
+   * the managed runtime's context.
+   */
+  readonly signal: AbortSignal;
 }
 
 /** The headers of a `/next` answer the context is built from. */
@@ -87,8 +96,15 @@ function parseJsonHeader<T>(header: string, raw: string | undefined): T | undefi
   }
 }
 
-/** Builds a handler context; throws {@link InvalidContextHeaderError} on malformed JSON headers. */
-export function createContext(headers: ContextHeaders, info: FunctionInfo): Context {
+/**
+ * Builds a handler context; throws {@link InvalidContextHeaderError} on malformed JSON headers.
+ * `deadline` supplies `signal` (one is made from the headers when not given).
+ */
+export function createContext(
+  headers: ContextHeaders,
+  info: FunctionInfo,
+  deadline: InvocationDeadline = new InvocationDeadline(headers.deadlineMs),
+): Context {
   const { deadlineMs } = headers;
   return {
     awsRequestId: headers.requestId,
@@ -100,5 +116,8 @@ export function createContext(headers: ContextHeaders, info: FunctionInfo): Cont
     xRayTraceId: headers.traceId,
     callbackWaitsForEmptyEventLoop: false,
     getRemainingTimeInMillis: () => Math.max(0, deadlineMs - Date.now()),
+    get signal() {
+      return deadline.signal;
+    },
   };
 }

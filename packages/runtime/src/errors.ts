@@ -54,6 +54,12 @@ export class HandlerNotFound extends RuntimeError {
   readonly lambdaErrorType: string = 'Runtime.HandlerNotFound';
 }
 
+/** `Runtime.CallbackHandlerDeprecated`: the handler takes a callback (three or more parameters). */
+export class CallbackHandlerDeprecated extends RuntimeError {
+  override readonly name: string = 'Runtime.CallbackHandlerDeprecated';
+  readonly lambdaErrorType: string = 'Runtime.CallbackHandlerDeprecated';
+}
+
 /** `Runtime.MalformedHandlerName`: `_HANDLER` cannot be parsed. */
 export class MalformedHandlerName extends RuntimeError {
   override readonly name: string = 'Runtime.MalformedHandlerName';
@@ -76,6 +82,35 @@ export class InvalidStreamingOperation extends RuntimeError {
 export class ResponseSerializationError extends RuntimeError {
   override readonly name: string = 'Runtime.ResponseSerializationError';
   readonly lambdaErrorType: string = 'Runtime.ResponseSerializationError';
+}
+
+/**
+ * `Runtime.NodeJsExit`: the event loop emptied while the handler's promise was still pending
+ * (a Promise that is never settled), reported as the official client does, with its message
+ * (aws-lambda-nodejs-runtime-interface-client src/Errors.js, `NodeJsExit`; src/Runtime.js,
+ * `_setDefaultExitListener`).
+ */
+export class NodeJsExit extends RuntimeError {
+  override readonly name: string = 'Runtime.NodeJsExit';
+  readonly lambdaErrorType: string = 'Runtime.NodeJsExit';
+  constructor() {
+    super(
+      'The Lambda runtime client detected an unexpected Node.js exit code. This is most commonly caused by a Promise ' +
+        'that was never settled. For more information, see https://nodejs.org/docs/latest/api/process.html#exit-codes',
+    );
+  }
+}
+
+/**
+ * `Sandbox.Timedout`: the runtime itself ended an invocation at its deadline (Lambda Managed
+ * Instances, where Lambda does not); same type and wording as Lambda's own timeout.
+ */
+export class InvocationTimedOut extends RuntimeError {
+  override readonly name: string = 'Sandbox.Timedout';
+  readonly lambdaErrorType: string = 'Sandbox.Timedout';
+  constructor(timeoutMs: number) {
+    super(`Task timed out after ${(Math.max(0, timeoutMs) / 1000).toFixed(2)} seconds`);
+  }
 }
 
 /** `Runtime.InitError`: an init hook failed with an error that names no type of its own. */
@@ -137,27 +172,35 @@ function escapeDel(text: string): string {
   return text.includes('\x7F') ? text.replaceAll('\x7F', '%7F') : text;
 }
 
+const RENDER_OPTIONS = {
+  depth: 3,
+  breakLength: Number.POSITIVE_INFINITY,
+  maxArrayLength: 20,
+  maxStringLength: 4096,
+  getters: false,
+} as const;
+
 /**
- * Renders any value as text without invoking user code (no custom inspect, no getters, proxies
- * shown by their target) and without throwing.
+ * Renders any value as text, never throwing, the way the value asks to be rendered: its own
+ * `util.inspect.custom` is honoured (a redacting config object stays redacted), and so is a
+ * `toJSON` when the value has one and no inspector of its own. Getters are not called; a Proxy
+ * is shown as `[Proxy]` without running its traps nor reading its target. When the value's own
+ * rendering throws, a placeholder is returned: never a rendering that skips its inspector.
  */
 export function renderValue(value: unknown): string {
   if (typeof value === 'string') return value;
   try {
-    return inspect(value, {
-      depth: 3,
-      breakLength: Infinity,
-      maxArrayLength: 20,
-      maxStringLength: 4096,
-      customInspect: false,
-      getters: false,
-    });
-  } catch {
-    try {
-      return Object.prototype.toString.call(value);
-    } catch {
-      return '[unrenderable value]';
+    if (types.isProxy(value)) return '[Proxy]';
+    if (typeof value === 'object' && value !== null && !types.isNativeError(value)) {
+      const custom = inspect.custom as PropertyKey;
+      if (!(custom in value) && typeof (value as { toJSON?: unknown }).toJSON === 'function') {
+        const json = JSON.stringify(value);
+        if (typeof json === 'string') return json;
+      }
     }
+    return inspect(value, RENDER_OPTIONS);
+  } catch {
+    return '[value that could not be rendered]';
   }
 }
 
@@ -207,7 +250,14 @@ export function errorName(err: object): string {
 /** Error, cross-realm error, or an object shaped like one (ric's duck typing). */
 function isErrorLike(value: unknown): value is object {
   if (value === null || typeof value !== 'object') return false;
-  if (types.isNativeError(value) || value instanceof Error) return true;
+  // A Proxy's traps are user code that may throw: it is rendered, never inspected as an error.
+  if (types.isProxy(value)) return false;
+  if (types.isNativeError(value)) return true;
+  try {
+    if (value instanceof Error) return true;
+  } catch {
+    return false;
+  }
   const name = safeGet(value, 'name');
   const message = safeGet(value, 'message');
   const stack = safeGet(value, 'stack');

@@ -1,9 +1,10 @@
-import { statSync, type Stats } from 'node:fs';
+import { readFileSync, statSync, type Stats } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { types } from 'node:util';
 import {
+  CallbackHandlerDeprecated,
   HandlerNotFound,
   ImportModuleError,
   MalformedHandlerName,
@@ -24,7 +25,7 @@ export interface LoadedModuleHandler {
   readonly streaming: boolean;
   /** From `streamifyResponse(…, { highWaterMark })`, for the response stream. */
   readonly highWaterMark: number | undefined;
-  /** `fn.length`; 3 or more on a non-streaming handler means a callback-style handler. */
+  /** `fn.length`; 3 or more only on a streaming handler (a callback-style handler is refused at load). */
   readonly arity: number;
   /** The module namespace (for init hooks: `@custom-runtime/prefetch` objects among its exports). */
   readonly moduleExports: unknown;
@@ -151,7 +152,12 @@ function resolveModuleFile(taskRoot: string, parsed: ParsedHandler): string {
 }
 
 function isSyntaxError(err: unknown): err is Error {
-  return err instanceof SyntaxError || (types.isNativeError(err) && err.name === 'SyntaxError');
+  if (types.isProxy(err)) return false;
+  try {
+    return err instanceof SyntaxError || (types.isNativeError(err) && err.name === 'SyntaxError');
+  } catch {
+    return false;
+  }
 }
 
 function hasLambdaErrorType(err: unknown): boolean {
@@ -163,17 +169,12 @@ function hasLambdaErrorType(err: unknown): boolean {
 }
 
 function describeOriginal(err: unknown): string {
-  if (types.isNativeError(err) || err instanceof Error) {
-    try {
-      return `${err.name}: ${err.message}`;
-    } catch {
-      return 'Error';
-    }
-  }
+  if (types.isProxy(err)) return 'a Proxy was thrown';
   try {
+    if (types.isNativeError(err) || err instanceof Error) return `${err.name}: ${err.message}`;
     return String(err);
   } catch {
-    return 'a non-error value was thrown';
+    return 'a value that could not be described was thrown';
   }
 }
 
@@ -192,9 +193,49 @@ function syntaxErrorLocation(err: Error): string | undefined {
   return path.isAbsolute(first) ? first : undefined;
 }
 
+/**
+ * Whether `.js` files in `dir` are ES modules, decided as the managed runtime decides it
+ * (aws-lambda-nodejs-runtime-interface-client src/UserFunction.js, `_hasFolderPackageJsonTypeModule`):
+ * the nearest package.json's "type", not looking past a `node_modules` directory; an unreadable
+ * package.json counts as CommonJS.
+ */
+function isModuleScope(dir: string): boolean {
+  for (let folder = dir; ; folder = path.dirname(folder)) {
+    if (folder.endsWith(`${path.sep}node_modules`)) return false;
+    const manifest = path.join(folder, 'package.json');
+    if (statOrUndefined(manifest)?.isFile() === true) {
+      try {
+        return (JSON.parse(readFileSync(manifest, 'utf8')) as { type?: unknown } | null)?.type === 'module';
+      } catch {
+        return false;
+      }
+    }
+    if (path.dirname(folder) === folder) return false;
+  }
+}
+
+/**
+ * How the managed runtime loads a file (src/UserFunction.js, `_tryRequire`): `require` for an
+ * extensionless file, a `.cjs` file and a `.js` file outside a `"type": "module"` scope (so
+ * `module.exports` is the namespace, `exports.default` included); `import()` for `.mjs` and for
+ * `.js` in a module scope.
+ */
+function loadsWithRequire(file: string): boolean {
+  const extension = path.extname(file);
+  if (extension === '.mjs') return false;
+  if (extension === '.js') return !isModuleScope(path.dirname(file));
+  return true;
+}
+
+async function loadFile(file: string): Promise<unknown> {
+  if (!loadsWithRequire(file)) return (await import(pathToFileURL(file).href)) as unknown;
+  const require = createRequire(file);
+  return require(file) as unknown;
+}
+
 async function importFile(file: string): Promise<unknown> {
   try {
-    return (await import(pathToFileURL(file).href)) as unknown;
+    return await loadFile(file);
   } catch (err) {
     if (hasLambdaErrorType(err)) throw err;
     if (isSyntaxError(err)) {
@@ -220,7 +261,10 @@ function walk(root: unknown, segments: readonly string[]): unknown {
   return current;
 }
 
-/** Named export first, then the same path under `default` (CommonJS through import()), as ric does. */
+/**
+ * Named export first, then the same path under `default`, as the managed runtime does
+ * (aws-lambda-nodejs-runtime-interface-client src/function/handler-resolver.ts, `resolveHandler`).
+ */
 function findExport(moduleExports: unknown, exportPath: string, spec: string): unknown {
   const segments = exportPath.split('.');
   try {
@@ -232,6 +276,15 @@ function findExport(moduleExports: unknown, exportPath: string, spec: string): u
   } catch (err) {
     throw new HandlerNotFound(`${spec} could not be read: ${describeOriginal(err)}`, { cause: err });
   }
+}
+
+function callbackMessage(handler: string): string {
+  return (
+    `${handler} takes a callback (event, context, callback): callback-based handlers are not supported. ` +
+    'Make it an async function that returns its result (or throws its error) instead of calling callback, ' +
+    'e.g. `export const handler = async (event, context) => { ...; return result; }`. ' +
+    'See https://docs.aws.amazon.com/lambda/latest/dg/nodejs-handler.html.'
+  );
 }
 
 function taskRootOf(taskRoot: string | undefined, env: NodeJS.ProcessEnv): string {
@@ -268,15 +321,20 @@ function streamingMarks(fn: UserHandler): { streaming: boolean; highWaterMark: n
  *
  * 1. an existing executable regular file that is not .js/.mjs/.cjs → `{ kind: 'command' }`;
  * 2. otherwise `path/to/module.export[.nested]` as the managed Node.js runtime reads it: the
- *    module is `<root>/path/to/module` with '', .js, .mjs, .cjs tried in that order (.js follows
- *    package.json "type"), then Node resolution (a directory, a package); it is loaded with
- *    `import()`; the export is looked up by name, then under `default`.
+ *    module is `<root>/path/to/module` with '', .js, .mjs, .cjs tried in that order, then Node
+ *    resolution (a directory, a package); it is loaded with `require` when it is extensionless,
+ *    `.cjs`, or `.js` outside a `"type": "module"` scope, with `import()` otherwise; the export
+ *    is looked up by name, then under `default`.
+ *
+ * A handler declaring three or more parameters that is not a streaming handler is a
+ * callback-style handler: refused with `Runtime.CallbackHandlerDeprecated`, never run with a
+ * missing callback.
  *
  * `globalThis.awslambda` is installed first so that managed-runtime handlers can call
  * `awslambda.streamifyResponse` at top level. Throws `Runtime.MalformedHandlerName`,
  * `Runtime.ImportModuleError` (not found, a missing dependency, or the module threw: original
  * message kept), `Runtime.UserCodeSyntaxError`, `Runtime.HandlerNotFound`,
- * `Runtime.MalformedStreamingHandler`; an error thrown at import that carries its own
+ * `Runtime.MalformedStreamingHandler`, `Runtime.CallbackHandlerDeprecated`; an error thrown at import that carries its own
  * `lambdaErrorType` (e.g. a config error) is rethrown unchanged.
  */
 export async function loadHandler(
@@ -298,11 +356,15 @@ export async function loadHandler(
   if (!fn) throw new HandlerNotFound(`${handler} is undefined or not exported`);
   if (typeof fn !== 'function') throw new HandlerNotFound(`${handler} is not a function`);
   const userHandler = fn as UserHandler;
+  const marks = streamingMarks(userHandler);
+  const arity = userHandler.length;
+  // The official client's check (src/function/callback-deprecation.ts): argsNum >= 3 and not streaming.
+  if (arity >= 3 && !marks.streaming) throw new CallbackHandlerDeprecated(callbackMessage(handler));
   return {
     kind: 'module',
     fn: userHandler,
-    ...streamingMarks(userHandler),
-    arity: userHandler.length,
+    ...marks,
+    arity,
     moduleExports,
     modulePath,
   };

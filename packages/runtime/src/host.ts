@@ -1,10 +1,15 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Context } from './context.js';
 
-/** What the runtime knows about the invocation being handled, scoped with AsyncLocalStorage. */
+/**
+ * What the runtime knows about the invocation being handled, scoped with AsyncLocalStorage: our
+ * typed view of what the runtime also publishes on `globalThis.awslambda.InvokeStore`.
+ */
 export interface InvocationState {
   readonly requestId: string;
   readonly traceId: string | undefined;
+  /** `Lambda-Runtime-Aws-Tenant-Id`, for a multi-tenant function. */
+  readonly tenantId: string | undefined;
   readonly event: unknown;
   readonly context: Context;
 }

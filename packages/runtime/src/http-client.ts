@@ -34,7 +34,7 @@ export interface HttpRequest {
   /** Origin-form request target, e.g. `/2018-06-01/runtime/invocation/next`. */
   readonly path: string;
   /**
-   * Extra request headers, ASCII only. `Host` and the body framing (`Content-Length`,
+   * Extra request headers, values sent as UTF-8 (see {@link isSendableFieldValue}). `Host` and the body framing (`Content-Length`,
    * `Transfer-Encoding`, `Trailer`) are written by the client and must not be given here.
    */
   readonly headers?: Readonly<Record<string, string>>;
@@ -52,7 +52,10 @@ export interface HttpStreamRequestInit {
   readonly trailers?: readonly string[];
 }
 
-/** A complete response. Header and trailer names are lower-cased; repeated fields are joined with `, `. */
+/**
+ * A complete response. Header and trailer values are decoded as UTF-8; names are lower-cased;
+ * repeated fields are joined with `, `.
+ */
 export interface HttpResponse {
   readonly status: number;
   readonly headers: Readonly<Record<string, string>>;
@@ -127,16 +130,21 @@ function isToken(s: string): boolean {
 }
 
 /**
- * Rejects what would end a header line or the request line early (CR, LF, NUL), and anything
- * outside ASCII, whose bytes would depend on the encoding a write happens to use.
+ * Whether `value` can be sent as a header field value: no control characters (CR, LF and NUL
+ * would end the line early; RFC 9110 allows none but HTAB) and no U+FFFD, which is what bytes
+ * that were not UTF-8 decode to, so the value would not go back out as the bytes that came in.
+ * Anything else is sent as UTF-8, the encoding the Runtime API's headers are read in.
  */
-function assertFieldValue(value: string, what: string): void {
+export function isSendableFieldValue(value: string): boolean {
   for (let i = 0; i < value.length; i++) {
     const c = value.charCodeAt(i);
-    if (c === CR || c === LF || c === 0 || c > 0x7e) {
-      throw new TypeError(`${what} contains CR, LF, NUL or non-ASCII`);
-    }
+    if ((c < 0x20 && c !== 0x09) || c === 0x7f || c === 0xfffd) return false;
   }
+  return true;
+}
+
+function assertFieldValue(value: string, what: string): void {
+  if (!isSendableFieldValue(value)) throw new TypeError(`${what} contains a control character or U+FFFD`);
 }
 
 /** Framing headers the client owns; a caller's copy would make the message ambiguous. */
@@ -162,7 +170,10 @@ function requestLine(method: string, path: string, host: string): string {
   if (!isToken(method)) throw new TypeError(`invalid method ${JSON.stringify(method)}`);
   // A space would split the request line; CR/LF would inject headers.
   if (path.length === 0 || path.includes(' ')) throw new TypeError(`invalid request target ${JSON.stringify(path)}`);
-  assertFieldValue(path, 'request target');
+  for (let i = 0; i < path.length; i++) {
+    const c = path.charCodeAt(i);
+    if (c <= 0x20 || c >= 0x7f) throw new TypeError('request target contains a control, space or non-ASCII character');
+  }
   return `${method} ${path} HTTP/1.1\r\nHost: ${host}\r\n`;
 }
 
@@ -388,12 +399,12 @@ export class HttpConnection {
           else reject(ex.failure ?? new HttpClientError('CONNECTION_LOST', 'the connection was lost', err));
         };
         if (chunk === undefined) {
-          s.write(data, 'latin1', done);
+          s.write(data, 'utf8', done);
         } else {
           s.cork();
-          s.write(data, 'latin1');
+          s.write(data, 'utf8');
           s.write(chunk);
-          s.write(tail, 'latin1', done);
+          s.write(tail, 'utf8', done);
           s.uncork();
         }
       });
@@ -461,13 +472,13 @@ export class HttpConnection {
     if (!ex.streaming) {
       const { body } = ex;
       if (body === undefined) {
-        socket.write(ex.head, 'latin1');
+        socket.write(ex.head, 'utf8');
       } else if (typeof body === 'string' && body.length < 16384) {
         // One string, one write: cheaper than a writev for the small bodies of the hot loop.
         socket.write(ex.head + body);
       } else {
         socket.cork();
-        socket.write(ex.head, 'latin1');
+        socket.write(ex.head, 'utf8');
         socket.write(body);
         socket.uncork();
       }
@@ -637,7 +648,7 @@ export class HttpConnection {
             return;
           }
           if (stop - pos > MAX_HEAD_BYTES) throw new MalformedResponse('response head too long');
-          this.#parseHead(data.toString('latin1', pos, stop));
+          this.#parseHead(data.toString('utf8', pos, stop));
           pos = stop + 4;
           if (this.#status < 200) {
             // Informational answer (e.g. 100 Continue): the real one follows.
@@ -737,7 +748,7 @@ export class HttpConnection {
           }
           if (stop - pos > MAX_HEAD_BYTES) throw new MalformedResponse('trailer section too long');
           const trailers = Object.create(null) as Record<string, string>;
-          parseFieldLines(data.toString('latin1', pos, stop), 0, trailers);
+          parseFieldLines(data.toString('utf8', pos, stop), 0, trailers);
           this.#trailers = trailers;
           pos = stop + 4;
           this.#complete(concatParts(this.#bodyParts));

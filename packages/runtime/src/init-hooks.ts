@@ -25,20 +25,59 @@ interface EnvironmentSource {
 }
 
 function hasMethod<K extends symbol>(value: unknown, key: K): value is Record<K, (...args: never[]) => unknown> {
-  return (
-    (typeof value === 'object' || typeof value === 'function') &&
-    value !== null &&
-    typeof (value as Record<K, unknown>)[key] === 'function'
-  );
+  if ((typeof value !== 'object' && typeof value !== 'function') || value === null) return false;
+  try {
+    return typeof (value as Record<K, unknown>)[key] === 'function';
+  } catch {
+    // A Proxy export whose get trap throws is not a config definition.
+    return false;
+  }
 }
 
-/** Export values of a module namespace, including those of a CommonJS `module.exports` object. */
+/**
+ * The values of `target`'s own data properties. Getters are never called (an unrelated export
+ * getter that throws, or that has side effects, must not break init); a binding still in its
+ * temporal dead zone or a Proxy whose traps throw yields nothing.
+ */
+function dataValues(target: object): unknown[] {
+  let keys: Array<string | symbol>;
+  try {
+    keys = Reflect.ownKeys(target);
+  } catch {
+    return [];
+  }
+  const values: unknown[] = [];
+  for (const key of keys) {
+    try {
+      const descriptor = Object.getOwnPropertyDescriptor(target, key);
+      if (descriptor !== undefined && 'value' in descriptor) values.push(descriptor.value);
+    } catch {
+      // An uninitialised binding or a throwing trap: not a definition to prefetch.
+    }
+  }
+  return values;
+}
+
+function isObject(value: unknown): value is object {
+  return (typeof value === 'object' || typeof value === 'function') && value !== null;
+}
+
+/** Export values of a module namespace, including those of a CommonJS `module.exports` under `default`. */
 function exportedValues(moduleExports: unknown): unknown[] {
-  if (typeof moduleExports !== 'object' || moduleExports === null) return [];
-  const values = Object.values(moduleExports);
-  const cjs = (moduleExports as { default?: unknown }).default;
-  if (typeof cjs === 'object' && cjs !== null) values.push(cjs, ...Object.values(cjs));
+  if (!isObject(moduleExports)) return [];
+  const values = dataValues(moduleExports);
+  const cjs = Object.prototype.hasOwnProperty.call(moduleExports, 'default') ? safeDefault(moduleExports) : undefined;
+  if (typeof cjs === 'object' && cjs !== null) values.push(cjs, ...dataValues(cjs));
   return [...new Set(values)];
+}
+
+function safeDefault(moduleExports: object): unknown {
+  try {
+    const descriptor = Object.getOwnPropertyDescriptor(moduleExports, 'default');
+    return descriptor !== undefined && 'value' in descriptor ? descriptor.value : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**

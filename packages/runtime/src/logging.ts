@@ -1,5 +1,5 @@
 import { writeSync } from 'node:fs';
-import { formatWithOptions } from 'node:util';
+import { formatWithOptions, inspect, types, type InspectOptions } from 'node:util';
 import { errorName, renderValue } from './errors.js';
 import { currentInvocation } from './host.js';
 
@@ -91,11 +91,14 @@ export function createFdSink(fd = 1): LogSink {
 /**
  * A sink writing Lambda's telemetry frames (`_LAMBDA_TELEMETRY_LOG_FD`, as the managed runtime
  * does): a 16-byte header (type with level bits, length, timestamp in µs) then the record, which
- * may keep its newlines since the frame delimits it.
+ * may keep its newlines since the frame delimits it. A JSON frame holds exactly the record; a
+ * text frame ends with a newline, as the official client writes them
+ * (aws-lambda-nodejs-runtime-interface-client src/logging/telemetry-logger.ts, `logTextMessge` /
+ * `logJsonMessge`).
  */
 export function createTelemetrySink(fd: number): LogSink {
   return (record, level, format) => {
-    const body = Buffer.from(`${record}\n`, 'utf8');
+    const body = Buffer.from(format === 'JSON' ? record : `${record}\n`, 'utf8');
     const header = Buffer.alloc(16);
     header.writeUInt32BE(((format === 'JSON' ? 0xa55a0002 : 0xa55a0003) | TLV_MASK[level]) >>> 0, 0);
     header.writeUInt32BE(body.length, 4);
@@ -120,8 +123,32 @@ function formatArgs(args: readonly unknown[]): string {
   try {
     return formatWithOptions({ colors: false }, ...args);
   } catch {
-    // A user toString or Symbol.toPrimitive threw; fall back to inert renderings.
+    // One argument's own rendering threw: each is rendered on its own, still through its own
+    // inspector, and the one that throws becomes a placeholder.
     return args.map((arg) => renderValue(arg)).join(' ');
+  }
+}
+
+/** `value instanceof Error`, false for a Proxy (whose getPrototypeOf trap may throw) and on any throw. */
+function isErrorInstance(value: unknown): value is Error {
+  if (typeof value !== 'object' || value === null || types.isProxy(value)) return false;
+  try {
+    return value instanceof Error;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The `errorType` of an error in a JSON record, by the official client's rule
+ * (src/logging/formatter.ts, `jsonErrorReplacer`): `constructor.name`, `UnknownError` when the
+ * constructor is null or undefined.
+ */
+function jsonErrorType(value: Error): unknown {
+  try {
+    return (value.constructor as { name?: unknown } | null | undefined)?.name ?? 'UnknownError';
+  } catch {
+    return 'UnknownError';
   }
 }
 
@@ -129,11 +156,20 @@ function stackArray(stack: unknown): string[] {
   return typeof stack === 'string' ? stack.split('\n') : [];
 }
 
-/** ric's JSON view of an Error: its type, message and stack lines, plus its enumerable fields. */
-function jsonErrorReplacer(_key: string, value: unknown): unknown {
-  if (value instanceof Error) {
+const INSPECT_CUSTOM = inspect.custom as symbol;
+
+/**
+ * ric's JSON view of an Error (its type, message and stack lines, plus its enumerable fields),
+ * and one more rule: an object with its own `util.inspect.custom` and no `toJSON` (JSON.stringify
+ * has already applied a `toJSON`) is written as its inspector renders it, so that a redacting
+ * object stays redacted in JSON records too.
+ */
+function jsonReplacer(_key: string, value: unknown): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  if (typeof (value as Record<symbol, unknown>)[INSPECT_CUSTOM] === 'function') return renderValue(value);
+  if (isErrorInstance(value)) {
     return Object.assign(
-      { errorType: errorName(value), errorMessage: value.message, stackTrace: stackArray(value.stack) },
+      { errorType: jsonErrorType(value), errorMessage: value.message, stackTrace: stackArray(value.stack) },
       value,
     );
   }
@@ -147,17 +183,17 @@ function formatJson(level: LogLevel, requestId: string | undefined, tenantId: st
     // A single argument stays structured (objects are logged as JSON, as in the managed runtime).
     record.message = args[0];
     try {
-      return JSON.stringify(record, jsonErrorReplacer);
+      return JSON.stringify(record, jsonReplacer);
     } catch {
       record.message = formatArgs(args);
       return JSON.stringify(record);
     }
   }
   record.message = formatArgs(args);
-  const error = args.find((arg): arg is Error => arg instanceof Error);
+  const error = args.find(isErrorInstance);
   if (error !== undefined) {
     try {
-      record.errorType = errorName(error);
+      record.errorType = jsonErrorType(error);
       record.errorMessage = error.message;
       record.stackTrace = stackArray(error.stack);
     } catch {
@@ -190,6 +226,9 @@ function emitCurrent(level: LogLevel, args: readonly unknown[], raw = false): vo
 function textErrorJson(err: Error): string {
   try {
     return JSON.stringify(err, (_key, value: unknown) => {
+      if (typeof value === 'object' && value !== null && typeof (value as Record<symbol, unknown>)[INSPECT_CUSTOM] === 'function') {
+        return renderValue(value);
+      }
       if (!(value instanceof Error)) return value;
       const head: Record<string, unknown> = {
         errorType: errorName(value),
@@ -201,7 +240,21 @@ function textErrorJson(err: Error): string {
       return view;
     });
   } catch {
-    return JSON.stringify({ errorType: errorName(err), errorMessage: renderValue(err.message), trace: [] });
+    // A circular or unserialisable property: the official client's fallback (src/utils/error.ts,
+    // `formatError`) keeps type, message and the whole stack as `trace`.
+    let stack: unknown;
+    let message: unknown;
+    try {
+      stack = err.stack;
+      message = err.message;
+    } catch {
+      // Throwing getters: what could not be read stays empty.
+    }
+    return JSON.stringify({
+      errorType: errorName(err),
+      errorMessage: typeof message === 'string' ? message : renderValue(message),
+      trace: typeof stack === 'string' ? stack.split('\n') : [],
+    });
   }
 }
 
@@ -226,6 +279,11 @@ export interface RuntimeLogger {
    * `message` is the error object.
    */
   logError(message: string, error: unknown): void;
+  /**
+   * `console.dir`: one INFO record holding `util.inspect(value, options)`, always with the
+   * value's own `util.inspect.custom` (Node's own `console.dir` would skip it).
+   */
+  dir(value: unknown, options?: InspectOptions): void;
 }
 
 /** The logger the runtime uses for its own lines; same format, level and destination as `console`. */
@@ -239,20 +297,35 @@ export const logger: RuntimeLogger = {
   fatal: (...args: unknown[]) => emitCurrent('FATAL', args),
   line: (level, requestId, text) => emit(level, requestId, [text], true),
   logError: (message, error) => {
-    const err = error instanceof Error ? error : new Error(renderValue(error));
-    if (current().config.format === 'JSON') emitCurrent('ERROR', [err]);
-    else emitCurrent('ERROR', [`${message} \t${textErrorJson(err)}`], true);
+    try {
+      const err = isErrorInstance(error) ? error : new Error(renderValue(error));
+      if (current().config.format === 'JSON') emitCurrent('ERROR', [err]);
+      else emitCurrent('ERROR', [`${message} \t${textErrorJson(err)}`], true);
+    } catch {
+      emitCurrent('ERROR', [`${message} \t{"errorType":"Error","errorMessage":"the error could not be rendered","trace":[]}`], true);
+    }
+  },
+  dir: (value, options) => {
+    let text: string;
+    try {
+      // Node's console.dir passes customInspect: false; an object's own inspector always wins here.
+      text = inspect(value, { ...(typeof options === 'object' && options !== null ? options : {}), customInspect: true, colors: false });
+    } catch {
+      text = renderValue(value);
+    }
+    emitCurrent('INFO', [text], true);
   },
 };
 
-type ConsoleMethod = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'log' | 'fatal';
+type ConsoleMethod = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'log' | 'fatal' | 'dir';
 type PatchableConsole = Record<ConsoleMethod, ((...args: unknown[]) => void) | undefined>;
 
 let originalConsole: Partial<PatchableConsole> | undefined;
 
 /**
  * Reads the logging settings from `env`, then routes `console.trace/debug/info/log/warn/error`
- * (and ric's `console.fatal`) through them. Each call becomes one record:
+ * (and ric's `console.fatal`, and `console.dir`, see {@link RuntimeLogger.dir}) through them.
+ * Each call becomes one record:
  *
  * - Text: `<ISO timestamp>\t<requestId or 'undefined'>\t<LEVEL>\t<util.format of the arguments>`;
  * - JSON: `{timestamp, level, requestId, tenantId?, message}`; a single argument is kept as a
@@ -283,6 +356,7 @@ export function installLogging(env: NodeJS.ProcessEnv = process.env, options: In
     error: target.error,
     log: target.log,
     fatal: target.fatal,
+    dir: target.dir,
   };
   target.trace = logger.trace;
   target.debug = logger.debug;
@@ -291,6 +365,7 @@ export function installLogging(env: NodeJS.ProcessEnv = process.env, options: In
   target.warn = logger.warn;
   target.error = logger.error;
   target.fatal = logger.fatal;
+  target.dir = logger.dir as (...args: unknown[]) => void;
   return config;
 }
 

@@ -1,12 +1,19 @@
 import type { ContextHeaders } from './context.js';
 import type { ErrorResponse } from './errors.js';
-import { HttpConnection, type HttpRequestStream, type HttpResponse } from './http-client.js';
+import { HttpConnection, isSendableFieldValue, type HttpRequestStream, type HttpResponse } from './http-client.js';
 
 export type { ErrorResponse };
 
-/** One invocation, as answered by `GET /runtime/invocation/next`. */
+/**
+ * One invocation, as answered by `GET /runtime/invocation/next`. Header values are decoded as
+ * UTF-8; the request id is percent-encoded as UTF-8 in the paths of the posts.
+ */
 export interface Invocation extends ContextHeaders {
-  /** `Lambda-Runtime-Invocation-Id`, echoed on the response or error post when sent. */
+  /**
+   * `Lambda-Runtime-Invocation-Id`, echoed on the response or error post when sent and when it
+   * can be sent back as the bytes that came in (see {@link canEchoInvocationId}); otherwise the
+   * post goes without it, so the result is never lost to a header the runtime cannot write.
+   */
   readonly invocationId: string | undefined;
   /** The event, as sent. */
   readonly body: Buffer;
@@ -94,6 +101,20 @@ function errorJson(error: ErrorResponse): string {
   return JSON.stringify({ errorMessage: error.errorMessage, errorType: error.errorType, stackTrace: error.stackTrace });
 }
 
+/**
+ * Whether `id` (a `Lambda-Runtime-Invocation-Id`) can be echoed byte for byte: it has no control
+ * character and was valid UTF-8.
+ */
+export function canEchoInvocationId(id: string): boolean {
+  return isSendableFieldValue(id);
+}
+
+function echo(headers: Record<string, string>, inv: Invocation): Record<string, string> {
+  const id = inv.invocationId;
+  if (id !== undefined && canEchoInvocationId(id)) headers[INVOCATION_ID] = id;
+  return headers;
+}
+
 function outcome(res: HttpResponse): PostOutcome {
   return { status: res.status, body: res.body.toString('utf8') };
 }
@@ -152,19 +173,14 @@ export class RuntimeApiClient {
 
   /** Posts the handler's result for `inv`. */
   async postResponse(inv: Invocation, body: string | Uint8Array): Promise<PostOutcome> {
-    const headers: Record<string, string> = {};
-    if (inv.invocationId !== undefined) headers[INVOCATION_ID] = inv.invocationId;
+    const headers = echo({}, inv);
     const res = await this.#http.request({ method: 'POST', path: invocationPath(inv, 'response'), headers, body });
     return outcome(res);
   }
 
   /** Reports that the handler failed for `inv`. `errorTypeHeader` is e.g. `Function.TypeError`. */
   async postError(inv: Invocation, error: ErrorResponse, errorTypeHeader: string): Promise<PostOutcome> {
-    const headers: Record<string, string> = {
-      'Content-Type': 'application/json',
-      [ERROR_TYPE]: headerSafe(errorTypeHeader),
-    };
-    if (inv.invocationId !== undefined) headers[INVOCATION_ID] = inv.invocationId;
+    const headers = echo({ 'Content-Type': 'application/json', [ERROR_TYPE]: headerSafe(errorTypeHeader) }, inv);
     const res = await this.#http.request({
       method: 'POST',
       path: invocationPath(inv, 'error'),
@@ -213,11 +229,10 @@ export class RuntimeApiClient {
    * Characters of `contentType` outside printable ASCII are replaced with `_`.
    */
   streamResponse(inv: Invocation, contentType: string): StreamingResponse {
-    const headers: Record<string, string> = {
-      'Lambda-Runtime-Function-Response-Mode': 'streaming',
-      'Content-Type': contentTypeSafe(contentType),
-    };
-    if (inv.invocationId !== undefined) headers[INVOCATION_ID] = inv.invocationId;
+    const headers = echo(
+      { 'Lambda-Runtime-Function-Response-Mode': 'streaming', 'Content-Type': contentTypeSafe(contentType) },
+      inv,
+    );
     const stream: HttpRequestStream = this.#http.streamRequest({
       method: 'POST',
       path: invocationPath(inv, 'response'),

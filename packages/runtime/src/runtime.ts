@@ -1,12 +1,20 @@
 import { createContext, type Context, type FunctionInfo } from './context.js';
-import { getHost, type InvocationState } from './host.js';
-import type { Invocation, PostOutcome, RuntimeApiClient } from './runtime-api.js';
+import { getHost } from './host.js';
+import { InvocationDeadline } from './invocation-deadline.js';
+import { INVOKE_STORE_RECORD, invokeStoreRecord, type ScopedInvocationState } from './invoke-store.js';
+import { canEchoInvocationId, RuntimeApiError, type Invocation, type PostOutcome, type RuntimeApiClient } from './runtime-api.js';
 import type { LoadedHandler } from './handler-loader.js';
 import type { EnvironmentProvider } from './init-hooks.js';
 import { runCommand } from './command-handler.js';
-import { describeError, serializeResponse } from './errors.js';
+import { describeError, InvocationTimedOut, serializeResponse } from './errors.js';
 import { createResponseStream, finishStream } from './streaming.js';
 import { logger } from './logging.js';
+
+/** A handler call in progress that the runtime may have to give up on. */
+export interface PendingCall {
+  /** Ends the call now as failed with `error`; the handler's own outcome, if any comes, is dropped. */
+  interrupt(error: unknown): void;
+}
 
 /** What one loop needs; every loop of a process shares it except the client. */
 export interface LoopOptions {
@@ -21,13 +29,22 @@ export interface LoopOptions {
    * through the AsyncLocalStorage state only.
    */
   readonly traceEnv: boolean;
+  /**
+   * End an invocation at its deadline as timed out and poll again (Lambda Managed Instances,
+   * where Lambda does not enforce the timeout itself).
+   */
+  readonly enforceDeadline: boolean;
   /** Invocations being handled, so a fault outside any handler can still be reported. */
   readonly inFlight: Set<Invocation>;
+  /** Handler calls awaited right now, so the process can end them when its event loop empties. */
+  readonly pendingCalls: Set<PendingCall>;
 }
 
 /**
  * Polls `/next` forever, handling one invocation at a time. Returns only by throwing: a failed
- * `/next` means the Runtime API is gone or broken, and the caller ends the process.
+ * `/next` means the Runtime API is gone or broken, and so does a 500 answer to a post
+ * ("Container error. Non-recoverable state. Runtime should exit promptly."); the caller ends
+ * the process.
  */
 export async function runLoop(options: LoopOptions): Promise<never> {
   for (;;) {
@@ -47,19 +64,37 @@ async function handleInvocation(invocation: Invocation, options: LoopOptions): P
     if (invocation.traceId === undefined) delete process.env._X_AMZN_TRACE_ID;
     else process.env._X_AMZN_TRACE_ID = invocation.traceId;
   }
+  if (invocation.invocationId !== undefined && !canEchoInvocationId(invocation.invocationId)) {
+    logger.warn(
+      `Lambda-Runtime-Invocation-Id of ${invocation.requestId} has bytes that cannot be sent back as they came; posting the result without it`,
+    );
+  }
+  const deadline = new InvocationDeadline(invocation.deadlineMs);
   let context: Context;
   let event: unknown;
   try {
-    context = createContext(invocation, options.info);
+    context = createContext(invocation, options.info, deadline);
     // A command handler gets the raw bytes; it needs the parsed event only to resolve config.
     const needsEvent = options.handler.kind === 'module' || options.commandEnvironment !== undefined;
     event = needsEvent ? parseEvent(invocation.body) : undefined;
   } catch (err) {
+    deadline.finish();
     await reportError(client, invocation, err);
     return;
   }
-  const state: InvocationState = { requestId: invocation.requestId, traceId: invocation.traceId, event, context };
-  await getHost().invocations.run(state, () => dispatch(invocation, state, options));
+  const state: ScopedInvocationState = {
+    requestId: invocation.requestId,
+    traceId: invocation.traceId,
+    tenantId: invocation.tenantId,
+    event,
+    context,
+    [INVOKE_STORE_RECORD]: invokeStoreRecord(invocation.requestId, invocation.traceId, invocation.tenantId),
+  };
+  try {
+    await getHost().invocations.run(state, () => dispatch(invocation, state, deadline, options));
+  } finally {
+    deadline.finish();
+  }
 }
 
 function parseEvent(body: Buffer): unknown {
@@ -73,7 +108,56 @@ function parseEvent(body: Buffer): unknown {
   }
 }
 
-async function dispatch(invocation: Invocation, state: InvocationState, options: LoopOptions): Promise<void> {
+/** How a handler call ended. */
+type Settled = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: unknown };
+
+/**
+ * Calls the handler and waits for it to settle, or for the runtime to give up on it: at the
+ * deadline when it is enforced, or when the process's event loop empties while the call is
+ * still pending (bootstrap.ts interrupts every pending call with `Runtime.NodeJsExit`).
+ */
+function callHandler(
+  call: () => unknown,
+  invocation: Invocation,
+  deadline: InvocationDeadline,
+  options: LoopOptions,
+): Promise<Settled> {
+  return new Promise<Settled>((resolve) => {
+    const pending: PendingCall = {
+      interrupt: (error) => {
+        options.pendingCalls.delete(pending);
+        resolve({ ok: false, error });
+      },
+    };
+    const settle = (settled: Settled): void => {
+      options.pendingCalls.delete(pending);
+      resolve(settled);
+    };
+    let result: unknown;
+    try {
+      result = call();
+    } catch (error) {
+      settle({ ok: false, error });
+      return;
+    }
+    options.pendingCalls.add(pending);
+    if (options.enforceDeadline) {
+      const received = Date.now();
+      deadline.enforce(() => pending.interrupt(new InvocationTimedOut(invocation.deadlineMs - received)));
+    }
+    Promise.resolve(result).then(
+      (value) => settle({ ok: true, value }),
+      (error: unknown) => settle({ ok: false, error }),
+    );
+  });
+}
+
+async function dispatch(
+  invocation: Invocation,
+  state: ScopedInvocationState,
+  deadline: InvocationDeadline,
+  options: LoopOptions,
+): Promise<void> {
   const { client, handler } = options;
   switch (handler.kind) {
     case 'command': {
@@ -96,27 +180,20 @@ async function dispatch(invocation: Invocation, state: InvocationState, options:
         const stream = createResponseStream((contentType) => client.streamResponse(invocation, contentType), {
           highWaterMark: handler.highWaterMark,
         });
-        let failure: { error: unknown } | undefined;
-        try {
-          await handler.fn(state.event, stream, state.context);
-        } catch (err) {
-          failure = { error: err };
-        }
-        const finished = await finishStream(stream, failure);
+        const settled = await callHandler(() => handler.fn(state.event, stream, state.context), invocation, deadline, options);
+        const finished = await finishStream(stream, settled.ok ? undefined : { error: settled.error });
         if (finished.posted) report(finished.outcome, invocation);
         else await reportError(client, invocation, finished.error);
         return;
       }
-      let result: unknown;
-      try {
-        result = await handler.fn(state.event, state.context);
-      } catch (err) {
-        await reportError(client, invocation, err);
+      const settled = await callHandler(() => handler.fn(state.event, state.context), invocation, deadline, options);
+      if (!settled.ok) {
+        await reportError(client, invocation, settled.error);
         return;
       }
       let body: string | Buffer;
       try {
-        body = serializeResponse(result);
+        body = serializeResponse(settled.value);
       } catch (err) {
         await reportError(client, invocation, err);
         return;
@@ -133,9 +210,20 @@ async function reportError(client: RuntimeApiClient, invocation: Invocation, err
   report(await client.postError(invocation, response, typeHeader), invocation);
 }
 
-/** Statuses other than 202 are Lambda's verdict on this invocation only: log, and go on. */
+/**
+ * Statuses other than 202 and 500 are Lambda's verdict on this invocation only: log, and go on.
+ * A 500 is the Runtime API's "Container error. Non-recoverable state. Runtime should exit
+ * promptly." (Runtime API spec, responses of /response and /error): thrown, to end the process.
+ */
 function report(outcome: PostOutcome, invocation: Invocation): void {
   if (outcome.status === 202) return;
+  if (outcome.status === 500) {
+    throw new RuntimeApiError(
+      `the post for ${invocation.requestId} answered 500 (container error, non-recoverable state)`,
+      500,
+      outcome.body,
+    );
+  }
   const reason =
     outcome.status === 413
       ? 'the response is larger than Lambda accepts (6 MB buffered; 200 MB streamed, the first 6 MB at full speed, then throttled)'

@@ -51,6 +51,12 @@ function splitAddress(address: string): [string, number] {
  */
 export async function armShutdownHooks(runtimeApiAddress: string, exit: (code: number) => void): Promise<void> {
   const host = getHost();
+  // Armed before registering: Lambda may send SIGTERM as soon as the extension exists.
+  process.once('SIGTERM', () => {
+    const hooks = host.shutdownHooks.map(async (hook) => hook());
+    const budget = new Promise((resolve) => setTimeout(resolve, SHUTDOWN_BUDGET_MS).unref());
+    void Promise.race([Promise.allSettled(hooks), budget]).then(() => exit(0));
+  });
   const registered = await extensionRequest(
     runtimeApiAddress,
     'POST',
@@ -80,9 +86,4 @@ export async function armShutdownHooks(runtimeApiAddress: string, exit: (code: n
   poll.on('error', () => {});
   poll.end();
 
-  process.once('SIGTERM', () => {
-    const hooks = host.shutdownHooks.map(async (hook) => hook());
-    const budget = new Promise((resolve) => setTimeout(resolve, SHUTDOWN_BUDGET_MS).unref());
-    void Promise.race([Promise.allSettled(hooks), budget]).then(() => exit(0));
-  });
 }

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { makeTaskRoot, startBootstrap } from '@custom-runtime/test-support';
+import { describeOnEachNode, makeTaskRoot, startBootstrap } from '@custom-runtime/test-support';
 
 const E2E_FIXTURES = fileURLToPath(new URL('./fixtures/e2e/', import.meta.url));
 
@@ -20,7 +20,15 @@ export const bigint = async () => ({ n: 10n });
 export const ok = async (event) => ({ ok: true, event });
 `;
 
-describe('module handlers', () => {
+describeOnEachNode('module handlers', (node) => {
+  it('runs on the Node it was started with', async () => {
+    const root = await makeTaskRoot({ 'app.mjs': 'export const handler = async () => process.version;' });
+    const fn = await startBootstrap({ node, taskRoot: root, handler: 'app.handler' });
+    const version = (await fn.invoke({})).json<string>();
+    if (node === 'node22') expect(version).toMatch(/^v22\./);
+    else expect(version).toMatch(/^v\d+\./);
+  });
+
   it('answers from an ESM module, a CommonJS module and a nested .js path', async () => {
     const root = await makeTaskRoot({
       'esm.mjs': 'export const handler = async (event) => ({ kind: "esm", event });',
@@ -32,7 +40,7 @@ describe('module handlers', () => {
       ['cjs.handler', 'cjs'],
       ['lib/deep/app.api.get', 'nested'],
     ] as const) {
-      const fn = await startBootstrap({ taskRoot: root, handler });
+      const fn = await startBootstrap({ node, taskRoot: root, handler });
       const result = await fn.invoke({ n: 1 });
       expect(result.status, fn.logs()).toBe('success');
       expect(result.json()).toMatchObject({ kind });
@@ -48,7 +56,7 @@ describe('module handlers', () => {
         tenantId: c.tenantId, trace: c.xRayTraceId ?? null, remaining: c.getRemainingTimeInMillis(),
         traceEnv: process.env._X_AMZN_TRACE_ID ?? null });`,
     });
-    const fn = await startBootstrap({ taskRoot: root, handler: 'app.handler', functionName: 'ctx-fn', memoryMb: 512 });
+    const fn = await startBootstrap({ node, taskRoot: root, handler: 'app.handler', functionName: 'ctx-fn', memoryMb: 512 });
     const result = await fn.invoke(
       {},
       {
@@ -86,7 +94,7 @@ describe('module handlers', () => {
 
   it('reports a malformed client-context header as that invocation error and goes on', async () => {
     const root = await makeTaskRoot({ 'app.mjs': 'export const handler = async () => "fine";' });
-    const fn = await startBootstrap({ taskRoot: root, handler: 'app.handler' });
+    const fn = await startBootstrap({ node, taskRoot: root, handler: 'app.handler' });
     const bad = await fn.invoke({}, { clientContext: '{not json' });
     expect(bad.status).toBe('error');
     expect(bad.errorType).toBe('Runtime.InvalidContextHeader');
@@ -96,14 +104,14 @@ describe('module handlers', () => {
 
   it('echoes Lambda-Runtime-Invocation-Id on the response and the error when it was sent', async () => {
     const root = await makeTaskRoot({ 'app.mjs': faults });
-    const fn = await startBootstrap({ taskRoot: root, handler: 'app.ok' });
+    const fn = await startBootstrap({ node, taskRoot: root, handler: 'app.ok' });
     await fn.invoke({}, { invocationId: 'inv-42' });
     await fn.invoke({});
     const posts = fn.runtimeApi.requests.filter((r) => r.method === 'POST' && r.path.endsWith('/response'));
     expect(posts[0]?.headers['lambda-runtime-invocation-id']).toBe('inv-42');
     expect(posts[1]?.headers['lambda-runtime-invocation-id']).toBeUndefined();
 
-    const failing = await startBootstrap({ taskRoot: root, handler: 'app.throwsTypeError' });
+    const failing = await startBootstrap({ node, taskRoot: root, handler: 'app.throwsTypeError' });
     await failing.invoke({}, { invocationId: 'inv-43' });
     const errorPost = failing.runtimeApi.requests.find((r) => r.path.endsWith('/error'));
     expect(errorPost?.headers['lambda-runtime-invocation-id']).toBe('inv-43');
@@ -119,7 +127,7 @@ describe('module handlers', () => {
       ['bigint', 'Runtime.ResponseSerializationError', 'Runtime.ResponseSerializationError'],
     ] as const;
     for (const [handler, header, bodyType] of cases) {
-      const fn = await startBootstrap({ taskRoot: root, handler: `app.${handler}` });
+      const fn = await startBootstrap({ node, taskRoot: root, handler: `app.${handler}` });
       for (let round = 0; round < 2; round++) {
         const result = await fn.invoke({});
         expect(result.status, `${handler}: ${fn.logs()}`).toBe('error');
@@ -129,7 +137,7 @@ describe('module handlers', () => {
       }
       expect(fn.hasExited).toBe(false);
     }
-    const fn = await startBootstrap({ taskRoot: root, handler: 'app.throwsCustom' });
+    const fn = await startBootstrap({ node, taskRoot: root, handler: 'app.throwsCustom' });
     const result = await fn.invoke({});
     expect(result.error?.errorMessage).toBe('field "age" must be positive');
     // The log pipe may trail the response post: wait for the line rather than read at once.
@@ -140,7 +148,7 @@ describe('module handlers', () => {
     const root = await makeTaskRoot({
       'app.mjs': `let n = 0; export const handler = async () => { n += 1; if (n % 2) throw new Error('odd ' + n); return n; };`,
     });
-    const fn = await startBootstrap({ taskRoot: root, handler: 'app.handler' });
+    const fn = await startBootstrap({ node, taskRoot: root, handler: 'app.handler' });
     const results = [];
     for (let i = 0; i < 6; i++) results.push(await fn.invoke({}));
     expect(results.map((r) => r.status)).toEqual(['error', 'success', 'error', 'success', 'error', 'success']);
@@ -153,7 +161,7 @@ describe('module handlers', () => {
         const blob = randomBytes(5 * 1024 * 1024 * 3 / 4).toString('base64');
         export const handler = async () => blob;`,
     });
-    const fn = await startBootstrap({ taskRoot: root, handler: 'app.handler' });
+    const fn = await startBootstrap({ node, taskRoot: root, handler: 'app.handler' });
     const result = await fn.invoke({});
     const text = result.json<string>();
     expect(text.length).toBe(5 * 1024 * 1024);
@@ -167,7 +175,7 @@ describe('module handlers', () => {
     const root = await makeTaskRoot({
       'app.mjs': `export const handler = async (e) => e.big ? 'x'.repeat(7 * 1024 * 1024) : 'small';`,
     });
-    const fn = await startBootstrap({ taskRoot: root, handler: 'app.handler' });
+    const fn = await startBootstrap({ node, taskRoot: root, handler: 'app.handler' });
     const big = await fn.invoke({ big: true });
     expect(big.status).toBe('error');
     expect(big.errorType).toBe('Function.ResponseSizeTooLarge');
@@ -178,7 +186,7 @@ describe('module handlers', () => {
 
   it('completes 2,000 sequential invocations', async () => {
     const root = await makeTaskRoot({ 'app.mjs': 'export const handler = async (e) => e.i;' });
-    const fn = await startBootstrap({ taskRoot: root, handler: 'app.handler' });
+    const fn = await startBootstrap({ node, taskRoot: root, handler: 'app.handler' });
     for (let i = 0; i < 2000; i++) {
       const result = await fn.invoke({ i });
       if (result.status !== 'success' || result.json() !== i) throw new Error(`invocation ${i}: ${result.text()}`);
@@ -300,9 +308,10 @@ describe('logging', () => {
   });
 });
 
-describe('managed instances (AWS_LAMBDA_MAX_CONCURRENCY)', () => {
+describeOnEachNode('managed instances (AWS_LAMBDA_MAX_CONCURRENCY)', (node) => {
   it('polls with that many loops and keeps each invocation in its own scope', async () => {
     const fn = await startBootstrap({
+      node,
       taskRoot: E2E_FIXTURES,
       handler: 'scoped.handler',
       env: { AWS_LAMBDA_MAX_CONCURRENCY: '4' },
@@ -319,9 +328,9 @@ describe('managed instances (AWS_LAMBDA_MAX_CONCURRENCY)', () => {
   });
 });
 
-describe('graceful shutdown', () => {
+describeOnEachNode('graceful shutdown', (node) => {
   it('runs onShutdown hooks on SIGTERM after registering an internal extension', async () => {
-    const fn = await startBootstrap({ taskRoot: E2E_FIXTURES, handler: 'scoped.handler' });
+    const fn = await startBootstrap({ node, taskRoot: E2E_FIXTURES, handler: 'scoped.handler' });
     await fn.runtimeApi.waitForExtensions(1);
     expect((await fn.invoke({})).status).toBe('success');
     await fn.stop();
@@ -331,13 +340,13 @@ describe('graceful shutdown', () => {
 
   it('registers no extension when no hook is registered, so Lambda does not wait', async () => {
     const root = await makeTaskRoot({ 'app.mjs': 'export const handler = async () => 1;' });
-    const fn = await startBootstrap({ taskRoot: root, handler: 'app.handler' });
+    const fn = await startBootstrap({ node, taskRoot: root, handler: 'app.handler' });
     await fn.invoke({});
     expect(fn.runtimeApi.extensions).toHaveLength(0);
   });
 });
 
-describe('response streaming', () => {
+describeOnEachNode('response streaming', (node) => {
   const app = `
     const pause = () => new Promise((r) => setTimeout(r, 15));
     export const chunks = awslambda.streamifyResponse(async (event, stream) => {
@@ -363,7 +372,7 @@ describe('response streaming', () => {
 
   it('streams chunks as they are written', async () => {
     const root = await makeTaskRoot({ 'app.mjs': app });
-    const fn = await startBootstrap({ taskRoot: root, handler: 'app.chunks' });
+    const fn = await startBootstrap({ node, taskRoot: root, handler: 'app.chunks' });
     const result = await fn.invoke({});
     expect(result.status).toBe('success');
     expect(result.streamed).toBe(true);
@@ -375,7 +384,7 @@ describe('response streaming', () => {
 
   it('reports an error after the first byte in the error trailers, and goes on', async () => {
     const root = await makeTaskRoot({ 'app.mjs': app });
-    const fn = await startBootstrap({ taskRoot: root, handler: 'app.failsMidway' });
+    const fn = await startBootstrap({ node, taskRoot: root, handler: 'app.failsMidway' });
     const result = await fn.invoke({});
     expect(result.status).toBe('error');
     expect(result.text()).toContain('partial');
@@ -387,7 +396,7 @@ describe('response streaming', () => {
 
   it('posts a plain error when the handler fails before writing', async () => {
     const root = await makeTaskRoot({ 'app.mjs': app });
-    const fn = await startBootstrap({ taskRoot: root, handler: 'app.failsFirst' });
+    const fn = await startBootstrap({ node, taskRoot: root, handler: 'app.failsFirst' });
     const result = await fn.invoke({});
     expect(result.errorType).toBe('Function.TypeError');
     expect(result.error?.errorMessage).toBe('before any byte');
@@ -395,7 +404,7 @@ describe('response streaming', () => {
 
   it('writes the HTTP-integration prelude, then 8 NUL bytes, then the body', async () => {
     const root = await makeTaskRoot({ 'app.mjs': app });
-    const fn = await startBootstrap({ taskRoot: root, handler: 'app.http' });
+    const fn = await startBootstrap({ node, taskRoot: root, handler: 'app.http' });
     const result = await fn.invoke({});
     expect(result.contentType).toBe('application/vnd.awslambda.http-integration-response');
     const body = result.body;
@@ -407,7 +416,7 @@ describe('response streaming', () => {
   it('completes an empty stream and end() without write()', async () => {
     const root = await makeTaskRoot({ 'app.mjs': app });
     for (const handler of ['app.empty', 'app.emptyHttp']) {
-      const fn = await startBootstrap({ taskRoot: root, handler });
+      const fn = await startBootstrap({ node, taskRoot: root, handler });
       const result = await fn.invoke({});
       expect(result.status, handler).toBe('success');
       expect(result.streamed).toBe(true);

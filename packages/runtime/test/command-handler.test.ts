@@ -218,6 +218,18 @@ describe('runCommand', () => {
     expect(notExecutable.reason).toBe('spawn');
   });
 
+  it('names a variable holding a NUL byte and never quotes its value', async () => {
+    // Node's own refusal (ERR_INVALID_ARG_VALUE) quotes the whole value.
+    const outcome = failure(
+      await runCommand(script('echo-stdin.sh'), invocation(), { extraEnv: { API_TOKEN: 'x\u0000nul-canary-51f2' } }),
+    );
+    expect(outcome.reason).toBe('spawn');
+    expect(outcome.message).toContain('"API_TOKEN"');
+    expect(outcome.message).not.toContain('nul-canary-51f2');
+    expect(JSON.stringify(describeError(outcome))).not.toContain('nul-canary-51f2');
+    expect(outcome.cause).toBeUndefined();
+  });
+
   it('kills the command when aborted', async () => {
     const controller = new AbortController();
     const pending = runCommand(script('sleep.sh'), invocation(), {

@@ -14,7 +14,9 @@ import {
   serializeResponse,
   stackLines,
   toErrorResponse,
+  renderValue,
 } from '../src/errors.js';
+import { inspect } from 'node:util';
 
 describe('describeError', () => {
   it('describes a plain Error as Function.Error with the stack lines after the head', () => {
@@ -273,5 +275,43 @@ describe('serializeResponse', () => {
         response: { errorType: 'Runtime.ResponseSerializationError' },
       });
     }
+  });
+});
+
+describe('renderValue', () => {
+  const secret = 'render-canary-0b7c';
+  class Redacting {
+    readonly token = secret;
+    [inspect.custom](): string {
+      return 'Redacting <hidden>';
+    }
+  }
+
+  it('honours the value\'s own inspector, at the top and nested', () => {
+    expect(renderValue(new Redacting())).toBe('Redacting <hidden>');
+    expect(renderValue({ reason: 'bad', config: new Redacting() })).toBe("{ reason: 'bad', config: Redacting <hidden> }");
+  });
+
+  it('honours toJSON when the value has no inspector of its own', () => {
+    const value = { token: secret, toJSON: () => ({ token: '<hidden>' }) };
+    expect(renderValue(value)).toBe('{"token":"<hidden>"}');
+  });
+
+  it('returns a placeholder, never a rendering past the inspector, when it throws', () => {
+    const hostile = {
+      token: secret,
+      [inspect.custom]() {
+        throw new Error('no');
+      },
+    };
+    expect(renderValue(hostile)).toBe('[value that could not be rendered]');
+    expect(renderValue(new Proxy({ token: secret }, {}))).toBe('[Proxy]');
+  });
+
+  it('describes thrown non-errors through renderValue, so the /error body keeps the redaction', () => {
+    const { response } = describeError({ reason: 'bad', config: new Redacting() });
+    expect(response.errorType).toBe('NonErrorThrown');
+    expect(response.errorMessage).not.toContain(secret);
+    expect(describeError(new Proxy({}, { getPrototypeOf: () => { throw new Error('trap'); } })).response.errorMessage).toBe('[Proxy]');
   });
 });

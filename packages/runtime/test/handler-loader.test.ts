@@ -173,11 +173,25 @@ describe('module handlers (plain Node)', () => {
     expect(loaded.modulePath).toBe(join(fixtures, 'esm', 'handler.mjs'));
   });
 
-  it('loads a CommonJS module (.cjs), named export or default.<name>', async () => {
+  it('loads a CommonJS module (.cjs) with require: module.exports is the namespace', async () => {
     expect(await load('cjs/handler.handler')).toMatchObject({ result: { from: 'cjs' } });
+    // Names built at run time are found too: require returns module.exports itself, as the
+    // managed runtime's loader does (aws-lambda-nodejs-runtime-interface-client src/UserFunction.js,
+    // `_tryRequireFile`), where import() would only see them under `default`.
     const dynamic = await load('cjs/dynamic.handler');
-    expect(dynamic.exportNames).toEqual(['default']);
+    expect(dynamic.exportNames).toEqual(['handler']);
     expect(dynamic.result).toBe('from default');
+  });
+
+  it('finds exports.default, what tsc emits for `export default`, as index.default', async () => {
+    const loaded = await load('tsc-default/index.default');
+    expect(loaded.result).toBe('tsc default export');
+    expect(loaded.exportNames).toEqual(['default']);
+  });
+
+  it('requires an extensionless file even inside a "type": "module" package', async () => {
+    // src/UserFunction.js `_tryRequire`: "Extensionless files are loaded via require."
+    expect((await load('module-pkg/app.handler')).result).toBe('required extensionless');
   });
 
   it('honours package.json "type" for .js files', async () => {
@@ -212,8 +226,14 @@ describe('module handlers (plain Node)', () => {
     expect((await load('fakepkg.handler', { taskRoot: root })).result).toBe('from node_modules');
   });
 
-  it('reports the arity of callback-style handlers', async () => {
-    expect((await load('cjs/handler.callback')).arity).toBe(3);
+  it('refuses callback-style handlers at init with Runtime.CallbackHandlerDeprecated', async () => {
+    // The official client's check (src/function/callback-deprecation.ts L9): argsNum >= 3 and not streaming.
+    for (const spec of ['cjs/handler.callback', 'callback/handlers.callback']) {
+      const error = await failure(spec);
+      expect(error.typeHeader, spec).toBe('Runtime.CallbackHandlerDeprecated');
+      expect(error.response.errorMessage).toMatch(/async function that returns its result/);
+    }
+    expect((await load('callback/handlers.streamingWithThree')).arity).toBe(3);
   });
 
   it('treats an executable .js file as a module', async () => {

@@ -255,13 +255,34 @@ describe('requests', () => {
     expect(seen[2]?.headers['transfer-encoding']).toBeUndefined();
   });
 
+  it('reads header and trailer values as UTF-8 and sends header values as UTF-8', async () => {
+    const utf8 = (text: string): string => Buffer.from(text, 'utf8').toString('latin1');
+    let received = '';
+    const { port } = await rawServer((socket, _index, head) => {
+      received = head;
+      socket.write(
+        `HTTP/1.1 200 OK\r\nX-Context: ${utf8('{"name":"Café ⚡"}')}\r\nTransfer-Encoding: chunked\r\n\r\n` +
+          `2\r\nok\r\n0\r\nX-Trailer: ${utf8('naïve')}\r\n\r\n`,
+        'latin1',
+      );
+    });
+    const res = await client(port).request({ method: 'GET', path: '/', headers: { 'X-Echo': 'Ünïcödé ⚡' } });
+    expect(res.headers['x-context']).toBe('{"name":"Café ⚡"}');
+    expect(res.trailers['x-trailer']).toBe('naïve');
+    expect(received).toContain(`X-Echo: ${utf8('Ünïcödé ⚡')}`);
+  });
+
   it('refuses header values, names and paths that would break the message', async () => {
     const c = new HttpConnection('127.0.0.1', 1);
     await expect(c.request({ method: 'GET', path: '/', headers: { 'X-A': 'a\r\nX-B: b' } })).rejects.toThrow(TypeError);
     await expect(c.request({ method: 'GET', path: '/', headers: { 'X A': 'a' } })).rejects.toThrow(TypeError);
     await expect(c.request({ method: 'GET', path: '/', headers: { 'content-length': '1' } })).rejects.toThrow(TypeError);
-    await expect(c.request({ method: 'GET', path: '/', headers: { 'X-A': 'café' } })).rejects.toThrow(TypeError);
+    await expect(c.request({ method: 'GET', path: '/', headers: { 'X-A': 'a\x01b' } })).rejects.toThrow(TypeError);
+    await expect(c.request({ method: 'GET', path: '/', headers: { 'X-A': 'a\0b' } })).rejects.toThrow(TypeError);
+    // U+FFFD is what bytes that were not UTF-8 decode to: sending it would not echo them.
+    await expect(c.request({ method: 'GET', path: '/', headers: { 'X-A': 'a\ufffdb' } })).rejects.toThrow(TypeError);
     await expect(c.request({ method: 'GET', path: '/a b' })).rejects.toThrow(TypeError);
+    await expect(c.request({ method: 'GET', path: '/café' })).rejects.toThrow(TypeError);
     await expect(c.request({ method: 'GET', path: '/\n' })).rejects.toThrow(TypeError);
     expect(() => c.streamRequest({ method: 'POST', path: '/', trailers: ['bad name'] })).toThrow(TypeError);
     c.close();

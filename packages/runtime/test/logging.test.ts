@@ -41,7 +41,7 @@ function inInvocation<T>(requestId: string, fn: () => T, tenantId?: string): T {
     },
     readFunctionInfo({}),
   );
-  return getHost().invocations.run({ requestId, traceId: undefined, event: {}, context }, fn);
+  return getHost().invocations.run({ requestId, traceId: undefined, tenantId, event: {}, context }, fn);
 }
 
 const TEXT_LINE = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)\t([^\t]+)\t([A-Z]+)\t(.*)$/s;
@@ -267,6 +267,8 @@ describe('sinks', () => {
     expect(type).toBe((0xa55a0002 | 0b10000) >>> 0);
     expect(length).toBe(data.length - 16);
     expect(Number(micros / 1000n)).toBeGreaterThan(Date.now() - 60_000);
+    // One JSON record, nothing after it (src/logging/telemetry-logger.ts writes no delimiter for JSON).
+    expect(data.subarray(16).toString('utf8').endsWith('}')).toBe(true);
     expect(JSON.parse(data.subarray(16).toString('utf8'))).toMatchObject({ level: 'WARN', message: 'multi\nline' });
     rmSync(dir, { recursive: true, force: true });
     expect(createTelemetrySink).toBeTypeOf('function');

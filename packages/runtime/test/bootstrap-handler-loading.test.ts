@@ -1,0 +1,102 @@
+/**
+ * Handler loading through the built bootstrap, against what the managed Node.js runtime does
+ * (aws-lambda-nodejs-runtime-interface-client src/UserFunction.js, `_tryRequire`, and
+ * src/function/handler-resolver.ts, `resolveHandler`), on the tests' Node and on Node 22.
+ */
+import { expect, it } from 'vitest';
+import { describeOnEachNode, makeTaskRoot, startBootstrap } from '@custom-runtime/test-support';
+
+describeOnEachNode('CommonJS handlers', (node) => {
+  it('finds exports.default (tsc\'s `export default`) as index.default, in a .js file of a CommonJS package', async () => {
+    const root = await makeTaskRoot({
+      'package.json': JSON.stringify({ name: 'app', type: 'commonjs' }),
+      'index.js': `"use strict";
+        Object.defineProperty(exports, "__esModule", { value: true });
+        const handler = async (event) => ({ loadedBy: typeof require === 'function' ? 'require' : 'import', event });
+        exports.default = handler;`,
+    });
+    const fn = await startBootstrap({ node, taskRoot: root, handler: 'index.default' });
+    const result = await fn.invoke({ n: 1 });
+    expect(result.status, fn.logs()).toBe('success');
+    expect(result.json()).toEqual({ loadedBy: 'require', event: { n: 1 } });
+  });
+
+  it('requires an extensionless CommonJS file inside a "type": "module" package', async () => {
+    const root = await makeTaskRoot({
+      'package.json': JSON.stringify({ type: 'module' }),
+      app: 'exports.handler = async () => ({ kind: typeof module });',
+    });
+    const fn = await startBootstrap({ node, taskRoot: root, handler: 'app.handler' });
+    const result = await fn.invoke({});
+    expect(result.status, fn.logs()).toBe('success');
+    expect(result.json()).toEqual({ kind: 'object' });
+  });
+
+  it('requires a .cjs file and keeps ESM (.mjs, .js under "type": "module") on import()', async () => {
+    const root = await makeTaskRoot({
+      'package.json': JSON.stringify({ type: 'module' }),
+      'cjs.cjs': 'module.exports = { handler: async () => "cjs " + typeof module };',
+      'esm.js': 'export const handler = async () => "esm " + typeof module;',
+      'other.mjs': 'export default { handler: async () => "mjs default" };',
+    });
+    for (const [handler, expected] of [
+      ['cjs.handler', 'cjs object'],
+      ['esm.handler', 'esm undefined'],
+      // Not found by name: looked up again under `default` (src/function/handler-resolver.ts L11-19).
+      ['other.handler', 'mjs default'],
+    ] as const) {
+      const fn = await startBootstrap({ node, taskRoot: root, handler });
+      const result = await fn.invoke({});
+      expect(result.json(), `${handler}: ${fn.logs()}`).toBe(expected);
+    }
+  });
+});
+
+describeOnEachNode('handlers the runtime refuses at init', (node) => {
+  it('refuses a callback-style handler with Runtime.CallbackHandlerDeprecated and says how to convert it', async () => {
+    // src/function/callback-deprecation.ts L9: argsNum >= 3 and not a streaming handler.
+    const root = await makeTaskRoot({ 'app.mjs': 'export const handler = (event, context, callback) => callback(null, "late");' });
+    const fn = await startBootstrap({ node, taskRoot: root, handler: 'app.handler' });
+    const initError = await fn.runtimeApi.waitForInitError();
+    expect(initError.errorType).toBe('Runtime.CallbackHandlerDeprecated');
+    expect(initError.error?.errorMessage).toMatch(/callback-based handlers are not supported/);
+    expect(initError.error?.errorMessage).toMatch(/async function that returns its result/);
+    expect((await fn.exited).code).not.toBe(0);
+    // Nothing was ever posted as a success.
+    expect(fn.runtimeApi.requests.some((r) => r.path.endsWith('/response'))).toBe(false);
+  });
+
+  it('loads a module whose unrelated export getter throws: the prefetch scan reads data properties only', async () => {
+    const root = await makeTaskRoot({
+      'app.cjs': `Object.defineProperty(exports, 'broken', { enumerable: true, get() { throw new Error('getter ran'); } });
+        exports.handler = async () => 'fine';`,
+      'esm.mjs': `export const handler = async () => 'esm fine';
+        export const proxy = new Proxy({}, { get() { throw new Error('trap ran'); }, ownKeys() { throw new Error('trap ran'); } });`,
+    });
+    for (const [handler, expected] of [
+      ['app.handler', 'fine'],
+      ['esm.handler', 'esm fine'],
+    ] as const) {
+      const fn = await startBootstrap({ node, taskRoot: root, handler });
+      const result = await fn.invoke({});
+      expect(result.json(), `${handler}: ${fn.logs()}`).toBe(expected);
+      expect(fn.logs()).not.toMatch(/getter ran|trap ran/);
+    }
+  });
+});
+
+describeOnEachNode('modules that throw exotic values at import', (node) => {
+  it('reports a Proxy thrown at import as Runtime.ImportModuleError, from ESM and CommonJS', async () => {
+    const body = `const trap = () => { throw new Error('trap ran'); };
+        throw new Proxy({}, { getPrototypeOf: trap, get: trap, has: trap });`;
+    const root = await makeTaskRoot({ 'esm.mjs': body, 'cjs.cjs': body });
+    for (const handler of ['esm.handler', 'cjs.handler']) {
+      const fn = await startBootstrap({ node, taskRoot: root, handler });
+      const initError = await fn.runtimeApi.waitForInitError();
+      expect(initError.errorType, `${handler}: ${fn.logs()}`).toBe('Runtime.ImportModuleError');
+      // Node's ESM loader may itself trip over the traps; either way the report is a message.
+      expect(initError.error?.errorMessage).toMatch(/a Proxy was thrown|trap ran/);
+      expect((await fn.exited).code).not.toBe(0);
+    }
+  });
+});
