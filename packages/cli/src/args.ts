@@ -10,7 +10,7 @@ export function parseOrUsage<T>(command: string, parse: () => T): T {
   } catch (error) {
     const code = (error as { code?: unknown }).code;
     if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS_')) {
-      throw new UsageError(`${command}: ${(error as Error).message} (see \`custom-runtime ${command} --help\`)`);
+      throw new UsageError(`${(error as Error).message} (see \`custom-runtime ${command} --help\`)`);
     }
     throw error;
   }

@@ -180,7 +180,7 @@ class FunctionCheck {
       if (source.envName !== undefined) {
         const declaration = this.#declaration(source.envName);
         if (declaration === undefined || declaration.from === 'lambda' || isEmpty(declaration) || isUnknown(declaration)) continue;
-        if (declaration.from === 'template' && isDynamicReference(declaration.value)) {
+        if (declaration.from === 'template' && isDynamicReference(declaration.value, template)) {
           this.#resolvedReference(definition, field.key, source.envName);
           continue;
         }

@@ -17,11 +17,37 @@ interface CommandEntry {
 /** The commands by name; a two-word name (`env set`) is matched before a one-word one. */
 const COMMANDS: ReadonlyMap<string, CommandEntry> = new Map<string, CommandEntry>([
   [
+    'init',
+    {
+      synopsis: 'init DIR',
+      summary: 'create a function project (handler, config, test, Dockerfile, SAM template)',
+      load: async () => (await import('./commands/init.js')).init,
+    },
+  ],
+  [
+    'build',
+    {
+      synopsis: 'build [ENTRY...]',
+      summary: 'bundle handlers and copy the bootstrap into the image context (dist/)',
+      load: async () => (await import('./commands/build.js')).buildCommand,
+    },
+  ],
+  [
     'invoke',
     {
       synopsis: 'invoke [TASK_ROOT]',
       summary: 'run a function once on local stand-ins and print its response',
-      load: async () => (await import('./commands/invoke.js')).invoke,
+      load: async () => {
+        try {
+          return (await import('./commands/invoke.js')).invoke;
+        } catch (error) {
+          // The stand-ins are a development dependency of a function project, not of this CLI.
+          if ((error as { code?: unknown }).code === 'ERR_MODULE_NOT_FOUND' && String((error as Error).message).includes('@custom-runtime/local')) {
+            throw new CliError('local invokes need the stand-ins of @custom-runtime/local, which is not installed next to @custom-runtime/cli: npm install --save-dev @custom-runtime/local');
+          }
+          throw error;
+        }
+      },
     },
   ],
   [
@@ -50,6 +76,8 @@ export function usage(): string {
   const width = Math.max(...[...COMMANDS.values()].map((command) => command.synopsis.length));
   const lines = [...COMMANDS.values()].map((command) => `  ${command.synopsis.padEnd(width)}  ${command.summary}`);
   return `Usage: custom-runtime <command> [options]
+
+A local Lambda for container images on provided.al2023, and the tools around it.
 
 Commands:
 ${lines.join('\n')}
@@ -83,8 +111,23 @@ export async function runCli(argv: readonly string[], io: CommandIo): Promise<nu
   // `help env set` is `env set --help`.
   const [words, helpAsked] = first === 'help' ? [argv.slice(1), true] : [argv, false];
   const match = findCommand(words);
+  const group = match === undefined ? groupOf(words) : undefined;
+  if (group !== undefined) {
+    const rest = words.slice(1);
+    if (rest.length === 0 || rest.every((word) => word === '--help' || word === '-h') || helpAsked) {
+      const text = groupUsage(group);
+      if (rest.length === 0 && !helpAsked) {
+        io.stderr(text);
+        return EXIT_USAGE;
+      }
+      io.stdout(text);
+      return EXIT_OK;
+    }
+    io.stderr(`custom-runtime: unknown command '${words.slice(0, 2).join(' ')}'\n\n${groupUsage(group)}`);
+    return EXIT_USAGE;
+  }
   if (match === undefined) {
-    const name = first === 'env' && second === undefined ? 'env' : words.slice(0, 2).join(' ');
+    const name = words[0] ?? '';
     io.stderr(`custom-runtime: unknown command '${name}'\n\n${usage()}`);
     return EXIT_USAGE;
   }
@@ -101,6 +144,26 @@ export async function runCli(argv: readonly string[], io: CommandIo): Promise<nu
     io.stderr(`custom-runtime ${match.name}: unexpected error: ${error instanceof Error ? error.message : 'non-Error thrown'}\n`);
     return EXIT_FAILURE;
   }
+}
+
+/** The first word of two-word commands (`env` of `env set`), if `words` starts with one. */
+function groupOf(words: readonly string[]): string | undefined {
+  const first = words[0];
+  if (first === undefined) return undefined;
+  return [...COMMANDS.keys()].some((name) => name.startsWith(`${first} `)) ? first : undefined;
+}
+
+/** The help of a group: its commands. */
+export function groupUsage(group: string): string {
+  const entries = [...COMMANDS.entries()].filter(([name]) => name.startsWith(`${group} `));
+  const width = Math.max(...entries.map(([, command]) => command.synopsis.length));
+  return `Usage: custom-runtime ${group} <command> [options]
+
+Commands:
+${entries.map(([, command]) => `  ${command.synopsis.padEnd(width)}  ${command.summary}`).join('\n')}
+
+Each command's options: custom-runtime ${group} <command> --help
+`;
 }
 
 function findCommand(words: readonly string[]): { name: string; entry: CommandEntry; length: number } | undefined {

@@ -1,6 +1,7 @@
 import { statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { typescriptFileNameProblem, typescriptHandlerProblem } from './handler-hint.js';
 import { layoutOf, type ImageLayout } from './image-layout.js';
 import type { SamFunction } from './sam-functions.js';
 import type { SamTemplate } from './template.js';
@@ -99,6 +100,9 @@ function classify(
   directory: string,
 ): FunctionCode {
   const resolveModule = (spec: string): ModuleLookup => lookupModule(spec, taskRoot, locate, where, directory);
+  // `handler.ts` would be read as module `handler`, export `ts`, and fail at init.
+  const fileName = typescriptFileNameProblem(handler);
+  if (fileName !== undefined) return { kind: 'unknown', level: 'error', message: fileName };
   const base = path.posix.basename(handler);
   const asFile = locate(path.posix.resolve(taskRoot || '/', handler)).find(isFile);
   if (!base.includes('.') || (asFile !== undefined && !JS_FILE.test(asFile))) {
@@ -129,7 +133,11 @@ function lookupModule(
   if (tried.length === 0) {
     return { found: false, message: `cannot tell which file of the build context becomes ${modulePath}.{js,mjs,cjs} (${where})` };
   }
-  return { found: false, message: `the module of '${spec}' is not built (looked for ${[...new Set(tried)].join(', ')}): run \`pnpm build\`` };
+  const source = typescriptHandlerProblem(spec, directory);
+  return {
+    found: false,
+    message: `the module of '${spec}' is not built (looked for ${[...new Set(tried)].join(', ')}): run the build first (npm run build; in this repository pnpm build)${source === undefined ? '' : `; ${source}`}`,
+  };
 }
 
 function isFile(file: string): boolean {

@@ -177,7 +177,7 @@ function truth(value: unknown, where: string): boolean {
 
 function lookup(values: Readonly<Record<string, string>>, name: unknown, where: string): string {
   if (typeof name !== 'string' || !Object.hasOwn(values, name)) {
-    throw new TemplateError(`${where}: no value for ${String(name)} (give the test one)`);
+    throw new TemplateError(`${where}: no value for ${String(name)}`);
   }
   return values[name] as string;
 }

@@ -59,9 +59,21 @@ export function secretTarget(template: SamTemplate, value: TemplateValue, option
   return { arn, versioned, policyResource: renderValue(value), kmsKey: secretKey(template, value) };
 }
 
-/** True for a template string CloudFormation resolves at deployment (`{{resolve:...}}`). */
-export function isDynamicReference(value: TemplateValue): boolean {
-  return typeof value === 'string' && /\{\{resolve:/.test(value);
+/**
+ * True for a template value CloudFormation resolves at deployment (`{{resolve:...}}`): a plain
+ * string, or one built with `!Sub`, `!Join` and `!Ref` parts, e.g.
+ * `!Sub '{{resolve:secretsmanager:${Secret}:SecretString:key}}'` or
+ * `!Join ['', ['{{resolve:secretsmanager:', !Ref Secret, '}}']]`: the deployed value is the
+ * secret's value either way.
+ */
+export function isDynamicReference(value: TemplateValue, template?: SamTemplate): boolean {
+  if (typeof value === 'string') return /\{\{resolve:/.test(value);
+  if (template === undefined) return false;
+  // Unknown parts (parameters, other resources) become NUL: they cannot form the marker.
+  const text = patternOf(template, value, 'request')
+    .map((atom) => (atom.kind === 'char' ? atom.char : '\0'))
+    .join('');
+  return /\{\{resolve:/.test(text);
 }
 
 // The reference grammar over a partly known string: ARN (7 fields) or name, then segments.

@@ -87,7 +87,9 @@ export function parseTemplate(text: string, file: string, options: TemplateOptio
     document = parse(text, { customTags: CFN_TAGS, prettyErrors: false, uniqueKeys: options.uniqueKeys ?? false });
   } catch (error) {
     if (error instanceof YAMLParseError) {
-      const where = error.linePos?.[0] !== undefined ? ` at line ${error.linePos[0].line}, column ${error.linePos[0].col}` : '';
+      // With prettyErrors off (it would quote the text), linePos is not set: count from pos.
+      const position = error.linePos?.[0] ?? lineAndColumn(text, error.pos[0]);
+      const where = position !== undefined ? ` at line ${position.line}, column ${position.col}` : '';
       throw new CliError(`${file} is not valid YAML${where} (${error.code})`);
     }
     throw error;
@@ -112,6 +114,14 @@ export function parseTemplate(text: string, file: string, options: TemplateOptio
     parameters: new Set(isRecord(document.Parameters) ? Object.keys(document.Parameters) : []),
     functionGlobals: globals,
   };
+}
+
+/** 1-based line and column of a character offset of `text`. */
+function lineAndColumn(text: string, offset: number | undefined): { line: number; col: number } | undefined {
+  if (offset === undefined || offset < 0 || offset > text.length) return undefined;
+  const before = text.slice(0, offset);
+  const lineStart = before.lastIndexOf('\n') + 1;
+  return { line: before.split('\n').length, col: offset - lineStart + 1 };
 }
 
 /** True for a plain mapping (not a list, not null). */

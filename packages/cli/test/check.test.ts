@@ -289,6 +289,71 @@ ${image}`;
     expect(run.stdout).not.toContain('parameter-default-never-printed');
   });
 
+  it('finds a dynamic reference in a secret variable built with !Sub, !Join or !Ref parts (the value deployed is the secret itself)', async () => {
+    const forms: Array<[string, string]> = [
+      ['sub', `!Sub '{{resolve:secretsmanager:\${ApiSecret}:SecretString:apiKey}}'`],
+      ['sub-list', `!Sub ['{{resolve:secretsmanager:\${Id}:SecretString:apiKey}}', { Id: !Ref ApiSecret }]`],
+      ['join', `!Join ['', ['{{resolve:secretsmanager:', !Ref ApiSecret, ':SecretString:apiKey}}']]`],
+      ['join-split-marker', `!Join [':', ['{{resolve', 'secretsmanager', !Ref ApiSecret, 'SecretString', 'apiKey}}']]`],
+    ];
+    for (const [name, value] of forms) {
+      const file = await write(
+        `dynamic-${name}.yaml`,
+        `  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      PackageType: Image
+      ImageConfig:
+        Command: [app.handler]
+      Environment:
+        Variables:
+          TABLE_NAME: t
+          API_KEY_SECRET: ${value}
+          DB_SECRET: !Ref ApiSecret
+          LEGACY_TOKEN_ENCRYPTED: c
+      Policies:
+        - AWSSecretsManagerGetSecretValuePolicy:
+            SecretArn: !Ref ApiSecret
+        - KMSDecryptPolicy:
+            KeyId: k
+${image}  ApiSecret:
+    Type: AWS::SecretsManager::Secret
+    Properties:
+      Name: fixture/api
+`,
+      );
+      const result = await report(file);
+      expect(errors(result), name).toEqual([expect.objectContaining({ code: 'resolved-reference', field: 'apiKey', envName: 'API_KEY_SECRET' })]);
+    }
+    // The same parts without the marker are a reference, not a resolved value.
+    const plain = await write(
+      'dynamic-none.yaml',
+      `  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      PackageType: Image
+      ImageConfig:
+        Command: [app.handler]
+      Environment:
+        Variables:
+          TABLE_NAME: t
+          API_KEY_SECRET: !Join ['', [!Ref ApiSecret]]
+          DB_SECRET: !Sub '\${ApiSecret}'
+          LEGACY_TOKEN_ENCRYPTED: c
+      Policies:
+        - AWSSecretsManagerGetSecretValuePolicy:
+            SecretArn: !Ref ApiSecret
+        - KMSDecryptPolicy:
+            KeyId: k
+${image}  ApiSecret:
+    Type: AWS::SecretsManager::Secret
+    Properties:
+      Name: fixture/api
+`,
+    );
+    expect(errors(await report(plain)).map((f) => f.code)).not.toContain('resolved-reference');
+  });
+
   it('checks a reference written in code; a versioned one needs no BatchGetSecretValue', async () => {
     const fn = (resource: string): string => `  Fn:
     Type: AWS::Serverless::Function
@@ -314,7 +379,7 @@ ${image}`;
     expect(denied.report.findings.some((f) => f.code === 'missing-batch-policy')).toBe(false);
   });
 
-  it('says what is not built, and that `pnpm build` builds it', async () => {
+  it('says what is not built, and that the build builds it', async () => {
     const file = await write(
       'unbuilt.yaml',
       `  Fn:
@@ -328,7 +393,37 @@ ${image}`,
     const result = await report(file);
     expect(result.code).toBe(1);
     expect(errors(result)).toEqual([
-      expect.objectContaining({ code: 'code-not-found', function: 'Fn', message: expect.stringMatching(/app\/build\/missing\.js.*: run `pnpm build`$/) }),
+      expect.objectContaining({ code: 'code-not-found', function: 'Fn', message: expect.stringMatching(/app\/build\/missing\.js.*: run the build first \(npm run build; in this repository pnpm build\)$/) }),
+    ]);
+  });
+
+  it('explains a handler that names TypeScript: a file name, or a module that exists only as .ts', async () => {
+    const fileName = await write(
+      'ts-file-name.yaml',
+      `  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      PackageType: Image
+      ImageConfig:
+        Command: [app.ts]
+${image}`,
+    );
+    expect(errors(await report(fileName))).toEqual([
+      expect.objectContaining({ code: 'code-not-found', message: expect.stringMatching(/^handler app\.ts is a file name, not module\.export: the runtime runs JavaScript modules only; bundle it to JavaScript with `custom-runtime build app\.ts`/) }),
+    ]);
+    await writeFile(path.join(dir, 'src-only.ts'), 'export const handler = async () => 1;\n');
+    const sourceOnly = await write(
+      'ts-source.yaml',
+      `  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: nodejs22.x
+      CodeUri: ${path.join(dir, 'nothing-built')}
+      Handler: src-only.handler
+`,
+    );
+    expect(errors(await report(sourceOnly))).toEqual([
+      expect.objectContaining({ code: 'code-not-found', message: expect.stringMatching(/is not built .*; handler src-only\.handler finds src-only\.ts in .*: the runtime loads JavaScript only/) }),
     ]);
   });
 

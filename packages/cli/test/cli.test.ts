@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { startLambdaControlPlane } from '@custom-runtime/local';
 import { describe, expect, it } from 'vitest';
-import { runCli, usage } from '../src/cli.js';
+import { groupUsage, runCli, usage } from '../src/cli.js';
 import { captureIo as capture } from './capture-io.js';
 
 const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
@@ -49,6 +49,17 @@ describe('dispatch', () => {
       expect(await runCli(argv, out.io)).toBe(0);
       expect(out.stdout()).toMatch(/^Usage: custom-runtime env set FUNCTION/);
     }
+    // A group has a help of its own (`custom-runtime env --help` was an unknown command).
+    for (const argv of [['env', '--help'], ['env', '-h'], ['help', 'env']]) {
+      const out = capture();
+      expect(await runCli(argv, out.io), argv.join(' ')).toBe(0);
+      expect(out.stdout()).toMatch(/^Usage: custom-runtime env <command> \[options\]\n\nCommands:\n {2}env set FUNCTION KEY=VALUE\.\.\. {2}change some/);
+    }
+    for (const command of ['init', 'build', 'check', 'invoke', 'env set']) {
+      const out = capture();
+      expect(await runCli([...command.split(' '), '--help'], out.io), command).toBe(0);
+      expect(out.stdout()).toMatch(new RegExp(`^Usage: custom-runtime ${command}`));
+    }
     const invokeHelp = capture();
     expect(await runCli(['invoke', '-h'], invokeHelp.io)).toBe(0);
     expect(invokeHelp.stdout()).toMatch(/^Usage: custom-runtime invoke \[TASK_ROOT\]/);
@@ -57,13 +68,27 @@ describe('dispatch', () => {
   it('rejects an unknown command with exit status 2', async () => {
     for (const [argv, name] of [
       [['deploy'], 'deploy'],
-      [['env'], 'env'],
       [['env', 'get'], 'env get'],
     ] as const) {
       const out = capture();
       expect(await runCli(argv, out.io)).toBe(2);
       expect(out.stderr()).toContain(`custom-runtime: unknown command '${name}'`);
     }
+    // A group alone is a usage error that lists its commands.
+    const group = capture();
+    expect(await runCli(['env'], group.io)).toBe(2);
+    expect(group.stderr()).toBe(groupUsage('env'));
+  });
+
+  it('prefixes each message once with the command, also for option errors', async () => {
+    for (const command of ['invoke', 'check', 'build', 'init', 'env set']) {
+      const out = capture();
+      expect(await runCli([...command.split(' '), '--nope'], out.io), command).toBe(2);
+      expect(out.stderr()).toBe(`custom-runtime ${command}: Unknown option '--nope'. To specify a positional argument starting with a '-', place it at the end of the command after '--', as in '-- "--nope" (see \`custom-runtime ${command} --help\`)\n`);
+    }
+    const missing = capture();
+    expect(await runCli(['env', 'set'], missing.io)).toBe(2);
+    expect(missing.stderr()).toBe('custom-runtime env set: FUNCTION is missing (see `custom-runtime env set --help`)\n');
   });
 
   it('prints the version from package.json', async () => {

@@ -143,6 +143,32 @@ describe('env set', () => {
     expect(lambda.getFunction('orders')?.environment.EXISTING).toBe('kept');
   });
 
+  it('takes --region and --profile, and names missing credentials or region as the cause', async () => {
+    lambda.createFunction('orders', { environment: { EXISTING: 'kept' } });
+    // No credentials or region anywhere the SDK looks, and no instance metadata to ask.
+    const configFile = join(workDir, 'aws-config');
+    const credentialsFile = join(workDir, 'aws-credentials');
+    writeFileSync(configFile, `[profile deployer]\nregion = ${lambda.region}\n`);
+    writeFileSync(credentialsFile, '[deployer]\naws_access_key_id = test\naws_secret_access_key = test\n');
+    vi.stubEnv('AWS_CONFIG_FILE', configFile);
+    vi.stubEnv('AWS_SHARED_CREDENTIALS_FILE', credentialsFile);
+    vi.stubEnv('AWS_EC2_METADATA_DISABLED', 'true');
+    vi.stubEnv('AWS_ENDPOINT_URL_LAMBDA', lambda.url);
+    for (const name of ['AWS_REGION', 'AWS_DEFAULT_REGION', 'AWS_PROFILE', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI', 'AWS_CONTAINER_CREDENTIALS_FULL_URI', 'AWS_WEB_IDENTITY_TOKEN_FILE']) {
+      vi.stubEnv(name, undefined);
+    }
+    const noRegion = capture();
+    expect(await runCli(['env', 'set', 'orders', 'MODE=1', '--yes'], noRegion.io)).toBe(1);
+    expect(noRegion.stderr()).toMatch(/^custom-runtime env set: could not read the configuration of orders: no AWS region: give --region REGION/);
+    const noCredentials = capture();
+    expect(await runCli(['env', 'set', 'orders', 'MODE=1', '--yes', '--region', lambda.region], noCredentials.io)).toBe(1);
+    expect(noCredentials.stderr()).toMatch(/^custom-runtime env set: could not read the configuration of orders: no AWS credentials found: give --profile NAME/);
+    // The profile gives both.
+    const withProfile = capture();
+    expect(await runCli(['env', 'set', 'orders', 'MODE=1', '--yes', '--profile', 'deployer'], withProfile.io), withProfile.stderr()).toBe(0);
+    expect(lambda.getFunction('orders')?.environment).toEqual({ EXISTING: 'kept', MODE: '1' });
+  });
+
   it('--encrypt stores base64 KMS ciphertext bound to {LambdaFunctionName: FUNCTION}', async () => {
     const plaintext = secretValue();
     const { keyId } = kms.createKey();

@@ -26,7 +26,7 @@ async function invoke(argv: readonly string[], stdin?: string): Promise<Captured
 
 describe('invoke with the real bootstrap (packages/runtime/dist/bootstrap)', () => {
   it('runs the Dockerfile CMD handler and prints the response as pretty JSON, the logs and the duration', async () => {
-    const run = await invoke([TASK_ROOT, '--event', '{"name":"Ada"}', '--env', 'MODE=test']);
+    const run = await invoke([TASK_ROOT, '--payload', '{"name":"Ada"}', '--env', 'MODE=test']);
     expect(run.stderr()).toContain('Handler: app.handler (CMD of');
     expect(run.status, run.stderr()).toBe(0);
     const response = JSON.parse(run.stdout()) as { greeting: string; mode: string; requestId: string };
@@ -37,7 +37,7 @@ describe('invoke with the real bootstrap (packages/runtime/dist/bootstrap)', () 
   });
 
   it('prints a function error with its type and message and exits 1', async () => {
-    const run = await invoke(['--event', '{"fail":"Bob"}']);
+    const run = await invoke(['--payload', '{"fail":"Bob"}']);
     expect(run.status).toBe(1);
     expect(run.stdout()).toBe('');
     expect(run.stderr()).toContain('Function error: Function.TypeError: cannot greet Bob');
@@ -66,7 +66,7 @@ describe('invoke plumbing (with a stand-in bootstrap)', () => {
   const withMini = ['--bootstrap', MINI_RUNTIME];
 
   it('passes the handler, task root and --env to the function, and never prints --env values', async () => {
-    const run = await invoke([...withMini, '--event', '{"action":"env"}', '--env', 'MODE=hidden-value-123', '--env', 'EMPTY=']);
+    const run = await invoke([...withMini, '--payload', '{"action":"env"}', '--env', 'MODE=hidden-value-123', '--env', 'EMPTY=']);
     expect(run.status, run.stderr()).toBe(0);
     const { env, cwd } = JSON.parse(run.stdout()) as { env: Record<string, string>; cwd: string };
     expect(env).toMatchObject({ _HANDLER: 'app.handler', LAMBDA_TASK_ROOT: TASK_ROOT, MODE: 'hidden-value-123', EMPTY: '' });
@@ -75,10 +75,10 @@ describe('invoke plumbing (with a stand-in bootstrap)', () => {
   });
 
   it('defaults the handler to index.handler without a Dockerfile, and --handler wins over both', async () => {
-    const plain = await invoke([emptyRoot, ...withMini, '--event', '{"action":"env"}']);
+    const plain = await invoke([emptyRoot, ...withMini, '--payload', '{"action":"env"}']);
     expect(JSON.parse(plain.stdout()).env._HANDLER).toBe('index.handler');
     expect(plain.stderr()).toContain('Handler: index.handler (default)');
-    const given = await invoke([...withMini, '--handler', 'other.fn', '--event', '{"action":"env"}']);
+    const given = await invoke([...withMini, '--handler', 'other.fn', '--payload', '{"action":"env"}']);
     expect(JSON.parse(given.stdout()).env._HANDLER).toBe('other.fn');
   });
 
@@ -94,35 +94,37 @@ describe('invoke plumbing (with a stand-in bootstrap)', () => {
   });
 
   it('shows the function logs on stderr and keeps stdout for the response', async () => {
-    const run = await invoke([...withMini, '--event', '{"action":"log","text":"hello logs"}']);
+    const run = await invoke([...withMini, '--payload', '{"action":"log","text":"hello logs"}']);
     expect(run.stdout()).toBe('{\n  "logged": true\n}\n');
     expect(run.stderr()).toMatch(/--- logs ---\n[\s\S]*hello logs[\s\S]*--- end of logs ---/);
   });
 
   it('exits 1 on a function error and on a timeout', async () => {
-    const failed = await invoke([...withMini, '--event', '{"action":"fail","message":"boom"}']);
+    const failed = await invoke([...withMini, '--payload', '{"action":"fail","message":"boom"}']);
     expect(failed.status).toBe(1);
     expect(failed.stderr()).toContain('Function error: Function.MiniError: boom');
-    const slow = await invoke([...withMini, '--event', '{"action":"hang"}', '--timeout', '200']);
+    const slow = await invoke([...withMini, '--payload', '{"action":"hang"}', '--timeout', '200']);
     expect(slow.status).toBe(1);
     expect(slow.stderr()).toContain('Timed out: Sandbox.Timedout');
   });
 
   it('--json prints one document with the outcome', async () => {
-    const ok = await invoke([...withMini, '--event', '{"action":"log","text":"x"}', '--json']);
+    const ok = await invoke([...withMini, '--payload', '{"action":"log","text":"x"}', '--json']);
     const report = JSON.parse(ok.stdout()) as InvokeReport;
     expect(report).toMatchObject({ status: 'success', handler: 'app.handler', response: { logged: true } });
     expect(report.logs).toContain('stderr: x');
     expect(report.durationMs).toBeGreaterThanOrEqual(0);
-    const failed = await invoke([...withMini, '--event', '{"action":"fail","message":"bad"}', '--json']);
+    const failed = await invoke([...withMini, '--payload', '{"action":"fail","message":"bad"}', '--json']);
     expect(failed.status).toBe(1);
     expect(JSON.parse(failed.stdout())).toMatchObject({ status: 'error', errorType: 'Function.MiniError', errorMessage: 'bad' });
   });
 
   it('rejects bad input with exit status 2 and clear messages', async () => {
     const cases: Array<[string[], RegExp, string?]> = [
-      [['--event', '{not json secret-ish'], /the event from --event is not valid JSON$/m],
-      [['--event', '{}', '--event-file', 'x.json'], /give --event or --event-file, not both/],
+      [['--payload', '{not json secret-ish'], /the event from --payload is not valid JSON at line 1, column 2$/m],
+      [['--payload', '{}', '--event-file', 'x.json'], /give one of --event, --event-file and --payload, not --event-file and --payload/],
+      // SAM's -e takes a file: inline JSON there is the likely mistake, and the value is not echoed.
+      [['-e', '{"secret-ish":1}'], /cannot read the event file \(the --event value\): ENOENT: --event takes a file, as in sam local invoke; give inline JSON with --payload JSON/],
       [['--event-file', 'missing.json'], /cannot read the event file .*missing\.json: ENOENT/],
       [['--timeout', '0'], /--timeout must be a whole number of milliseconds above 0/],
       [['--env', 'NOEQUALS'], /--env #1 is not KEY=VALUE/],
@@ -142,7 +144,7 @@ describe('invoke plumbing (with a stand-in bootstrap)', () => {
   it('explains a missing bootstrap', async () => {
     const run = await invoke(['--bootstrap', join(emptyRoot, 'no-bootstrap')]);
     expect(run.status).toBe(1);
-    expect(run.stderr()).toMatch(/no executable bootstrap at .*no-bootstrap: build it with `pnpm --filter @custom-runtime\/runtime build`/);
+    expect(run.stderr()).toMatch(/^custom-runtime invoke: no executable bootstrap at .*no-bootstrap: install @custom-runtime\/runtime next to @custom-runtime\/cli, or pass --bootstrap PATH\n$/);
   });
 });
 

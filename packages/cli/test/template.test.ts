@@ -75,6 +75,18 @@ describe('parseTemplate and evaluate', () => {
     expect(() => parseTemplate(text, 't.yaml', { uniqueKeys: true })).toThrow(/^t\.yaml is not valid YAML.*DUPLICATE_KEY/);
   });
 
+  it('names the line and column of a YAML error, never the text there', () => {
+    const text = 'Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n      Environment: {Variables: {TOKEN: secret-ish-value\n';
+    expect(() => parseTemplate(text, 'template.yaml')).toThrow(/^template\.yaml is not valid YAML at line \d+, column \d+ \([A-Z_]+\)$/);
+    const tab = 'Resources:\n  Fn:\n\tType: x\n';
+    expect(() => parseTemplate(tab, 'template.yaml')).toThrow(/at line 3, column 1 /);
+    try {
+      parseTemplate(text, 'template.yaml');
+    } catch (error) {
+      expect((error as Error).message).not.toContain('secret-ish');
+    }
+  });
+
   it('evaluates intrinsic functions with the values given', () => {
     const context = {
       template,
@@ -92,7 +104,7 @@ describe('parseTemplate and evaluate', () => {
       BOTH: 'no',
     });
     expect(() => evaluate(variables, { template, refs: {} }, 'Variables')).toThrow(
-      new TemplateError('Variables.TOKEN (Ref): no value for Token (give the test one)'),
+      new TemplateError('Variables.TOKEN (Ref): no value for Token'),
     );
   });
 

@@ -1,3 +1,5 @@
+import { isClockSkewError } from './aws/clock-skew.js';
+
 /** Why a value could not be fetched or decrypted. */
 export type FailureKind =
   | 'not-found'
@@ -106,6 +108,18 @@ export function failureFromError(service: Service, error: unknown): FetchFailure
   const attempts = typeof e.$metadata?.attempts === 'number' ? e.$metadata.attempts : undefined;
   if (e.$retryable?.throttling === true || THROTTLING.has(name)) {
     return failureFromCode(service, THROTTLING.has(name) ? name : 'ThrottlingException', attempts);
+  }
+  if (name === 'TimeoutError') {
+    // The lean path's messages name the deadline (connect, attempt or call timeout) and its value.
+    const detail = typeof e.message === 'string' && e.message !== '' ? e.message : 'no answer in time';
+    return { kind: 'unavailable', code: name, message: `timed out: ${detail}` };
+  }
+  if (name === 'CredentialsProviderError') {
+    return { kind: 'unavailable', code: name, message: 'could not load AWS credentials (CredentialsProviderError)' };
+  }
+  if (isClockSkewError({ name, message: typeof e.message === 'string' ? e.message : '' })) {
+    // Re-signed and retried already: a clock problem, never a permanent failure of the value.
+    return { kind: 'unavailable', code: name, message: `request signature expired or clock skewed (${name})` };
   }
   if (status === undefined) {
     // No HTTP response: the endpoint could not be reached, or the client is misconfigured.

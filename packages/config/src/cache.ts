@@ -228,7 +228,8 @@ export class SourceCache {
       this.#entries.set(
         key,
         { value: undefined, fetchedAt: 0, failures, retryAt: now + delay, failure, hardUntil: 0, epoch: this.#epoch },
-        { ttl: delay },
+        // Kept past retryAt, so the next failure doubles the delay instead of starting over at 1 s.
+        { ttl: delay + BACKOFF_MAX_MS },
       );
     } else {
       this.#entries.delete(key);

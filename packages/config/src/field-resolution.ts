@@ -1,8 +1,6 @@
-import type { KMSClient } from '@aws-sdk/client-kms';
-import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { safeParse } from 'zod/v4/core';
 import { sourceCache, type CacheRequest, type ConfigLogger, type Outcome } from './cache.js';
-import { clientId, kmsClient, secretsManagerClient, type ConfigClients } from './clients.js';
+import { clientId, kmsApi, secretsManagerApi, type ConfigClients, type KmsApi, type SecretsManagerApi } from './clients.js';
 import type { ConfigIssue, ConfigIssueReason } from './config-error.js';
 import { decode, type FetchedValue } from './fetched-value.js';
 import type { ConfigField, KmsSource, Source } from './field.js';
@@ -89,8 +87,8 @@ export class Resolution {
   readonly #outcomes = new Map<string, Outcome>();
   #secretsRequests = new Map<string, CacheRequest<SecretReference>>();
   #kmsRequests = new Map<string, CacheRequest<KmsRequest>>();
-  #secretsManager: SecretsManagerClient | undefined;
-  #kms: KMSClient | undefined;
+  #secretsManager: SecretsManagerApi | undefined;
+  #kms: KmsApi | undefined;
 
   constructor(context: ResolutionContext, event: unknown, previous?: ReadonlyArray<FieldResolution | undefined>) {
     this.#context = context;
@@ -202,8 +200,8 @@ export class Resolution {
     }
     const own = this.#context.clients;
     const [secrets, kmsOne] = await Promise.all([
-      needsSecrets ? secretsManagerClient(own?.secretsManager) : undefined,
-      needsKms ? kmsClient(own?.kms) : undefined,
+      needsSecrets ? secretsManagerApi(own) : undefined,
+      needsKms ? kmsApi(own) : undefined,
     ]);
     this.#secretsManager = secrets;
     this.#kms = kmsOne;
@@ -227,7 +225,7 @@ export class Resolution {
         if (lookup.kind === 'error') {
           return issue(plan, source, 'bad-reference', `bad reference: ${lookup.message}`);
         }
-        const client = this.#secretsManager as SecretsManagerClient;
+        const client = this.#secretsManager as SecretsManagerApi;
         const key = secretCacheKey(clientId(client), lookup.ref);
         const label = secretLabel(lookup.ref);
         return this.#fromOutcome(plan, source, key, label, () => {
@@ -245,7 +243,7 @@ export class Resolution {
         if (text === undefined || text === null || text === '') return ABSENT;
         const built = kmsRequest(source, text);
         if (!built.ok) return issue(plan, source, 'bad-ciphertext', built.message);
-        const client = this.#kms as KMSClient;
+        const client = this.#kms as KmsApi;
         const key = kmsCacheKey(clientId(client), built.request);
         const label = kmsLabel(source);
         return this.#fromOutcome(plan, source, key, label, () => {

@@ -23,6 +23,8 @@ export { ConfigError } from './config-error.js';
 export type { ConfigIssue, ConfigIssueReason } from './config-error.js';
 export type { FailureKind } from './aws-errors.js';
 export { setConfigClients } from './clients.js';
+export { DEFAULT_TIMEOUTS, TIMEOUT_ENV, type AwsTimeouts } from './aws/timeouts.js';
+export { TRANSPORT_ENV } from './aws/json-call.js';
 export type { ConfigClients } from './clients.js';
 export type { ConfigLogger } from './cache.js';
 export { withConfig } from './with-config.js';

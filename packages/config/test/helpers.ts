@@ -21,7 +21,9 @@ const SDK_ENV = {
 
 /** Starts both stand-ins on 127.0.0.1 and points the default SDK clients at them. */
 export async function startStandIns(): Promise<StandIns> {
-  const [sm, kms] = await Promise.all([startSecretsManager(), startKms()]);
+  // The stand-ins verify every request's SigV4 signature against these dummy credentials.
+  const credentials = { accessKeyId: SDK_ENV.AWS_ACCESS_KEY_ID, secretAccessKey: SDK_ENV.AWS_SECRET_ACCESS_KEY, sessionToken: SDK_ENV.AWS_SESSION_TOKEN };
+  const [sm, kms] = await Promise.all([startSecretsManager({ credentials }), startKms({ credentials })]);
   Object.assign(process.env, SDK_ENV, {
     AWS_ENDPOINT_URL_SECRETS_MANAGER: sm.url,
     AWS_ENDPOINT_URL_KMS: kms.url,

@@ -6,8 +6,8 @@
  *
  * Credentials come from `AWS_CONTAINER_CREDENTIALS_FULL_URI`, as for SnapStart functions: an
  * environment variable cannot change under a running process, an endpoint's answer can. The
- * endpoint is a small one of this test's own (no container-credentials stand-in exists in
- * @custom-runtime/local yet), answering in the format of @aws-sdk/credential-provider-http.
+ * endpoint is a small one of this test's own, answering in the format of
+ * @aws-sdk/credential-provider-http.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -88,6 +88,10 @@ async function startSnapStartApp(handler: string): Promise<Scene> {
   const api = world.sm.createSecret('snap/api', JSON.stringify({ apiKey: 'api-key-1' }));
   const db = world.sm.createSecret('snap/db', JSON.stringify({ username: 'admin', password: 'db-password-1' }));
   const credentials: Credentials = { accessKeyId: 'AKIDBEFORESNAPSHOT' };
+  // The stand-in verifies signatures: it knows both identities the endpoint hands out.
+  for (const accessKeyId of ['AKIDBEFORESNAPSHOT', 'AKIDAFTERRESTORE']) {
+    world.sm.acceptCredentials({ accessKeyId, secretAccessKey: `secret-of-${accessKeyId}`, sessionToken: `token-of-${accessKeyId}` });
+  }
   const token = 'container-token';
   const endpoint = await startCredentialsEndpoint(credentials, token);
   const recorder = await startSigningRecorder(world.sm.url);

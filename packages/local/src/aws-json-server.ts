@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RecordingServer, type MutableCall } from './recording-server.js';
+import { formatAmzDate, parseAuthorization, verifySignature, type StandInCredentials } from './sigv4-verifier.js';
 
 /** A JSON value as it travels in an AWS JSON 1.1 request or response body. */
 export type JsonValue = string | number | boolean | null | JsonValue[] | JsonObject;
@@ -43,10 +44,12 @@ export interface RecordedCall {
   readonly at: number;
   /** The error code answered, or `undefined` while in flight or when the call succeeded. */
   readonly errorCode: string | undefined;
+  /** The `User-Agent` header: tells which client sent the request. */
+  readonly userAgent: string | undefined;
 }
 
 /** Kinds of fault {@link AwsJsonStandIn.injectFault} can inject. */
-export type FaultKind = 'throttle' | 'server-error' | 'access-denied';
+export type FaultKind = 'throttle' | 'server-error' | 'access-denied' | 'hang' | 'signature-expired' | 'repeat-next-token';
 
 /** A fault to answer instead of running the operation. */
 export interface FaultSpec {
@@ -56,9 +59,14 @@ export interface FaultSpec {
    * `throttle`: 400 `ThrottlingException`, which the SDK retries as throttling.
    * `server-error`: 500 with the service's internal error code, which the SDK retries as transient.
    * `access-denied`: 400 `AccessDeniedException`, not retried.
+   * `hang`: accepts the request and never answers (until {@link AwsJsonStandIn.close}).
+   * `signature-expired`: 400 `InvalidSignatureException` "Signature expired", as AWS answers a
+   * request signed more than 15 minutes ago (e.g. signed before a freeze, sent after a thaw).
+   * `repeat-next-token`: answers only a `NextToken`, the same every time (a service paging
+   * forever without delivering).
    */
   readonly kind: FaultKind;
-  /** How many matching requests fail (each SDK retry is a request); 1 when omitted. */
+  /** How many matching requests fail (each SDK retry is a request); 1 when omitted, `Infinity` for every one. */
   readonly times?: number;
 }
 
@@ -82,6 +90,11 @@ export interface AwsJsonStandIn {
   deny(operation: string): void;
   /** Undoes {@link AwsJsonStandIn.deny}. */
   allow(operation: string): void;
+  /**
+   * Accepts requests signed with these dummy credentials too (another role, or the credentials a
+   * restored SnapStart environment gets); turns signature verification on if it was off.
+   */
+  acceptCredentials(credentials: StandInCredentials): void;
   /** Stops listening and drops open connections. */
   close(): Promise<void>;
 }
@@ -107,6 +120,12 @@ export interface AwsJsonServiceOptions {
   readonly serverErrorCode: string;
   /** Account id used in access-denied messages. */
   readonly accountId: string;
+  /** SigV4 signing name, e.g. `secretsmanager` or `kms`. */
+  readonly signingName: string;
+  /** Region requests must be signed for (when `credentials` are given). */
+  readonly region: string;
+  /** Credentials to verify signatures with; without them only the header's form is checked. */
+  readonly credentials: StandInCredentials | undefined;
 }
 
 /** Request body cap; real services reject far smaller bodies, this only guards the process. */
@@ -116,6 +135,8 @@ const MAX_BODY_BYTES = 1024 * 1024;
 const SENSITIVE_MEMBERS = new Set(['SecretString', 'SecretBinary', 'Plaintext']);
 
 const JSON_CONTENT_TYPE = 'application/x-amz-json-1.1';
+/** The `NextToken` of the `repeat-next-token` fault. */
+const REPEATED_TOKEN = 'stand-in-repeated-next-token';
 
 interface PendingFault {
   readonly operation: string | undefined;
@@ -134,11 +155,19 @@ export abstract class AwsJsonServer implements AwsJsonStandIn {
   readonly #faults: PendingFault[] = [];
   readonly #denied = new Set<string>();
   readonly #timers = new Set<NodeJS.Timeout>();
+  // By access key id; empty: signatures are not verified.
+  readonly #credentials = new Map<string, StandInCredentials>();
   #latencyMs = 0;
 
   /** @param service - Target prefix, IAM prefix and fault codes of the service. */
   protected constructor(service: AwsJsonServiceOptions) {
     this.#service = service;
+    if (service.credentials !== undefined) this.acceptCredentials(service.credentials);
+  }
+
+  /** {@inheritDoc AwsJsonStandIn.acceptCredentials} */
+  acceptCredentials(credentials: StandInCredentials): void {
+    this.#credentials.set(credentials.accessKeyId, { ...credentials });
   }
 
   /** Registers the handler for `operation` (the part after the dot in `X-Amz-Target`). */
@@ -232,17 +261,20 @@ export abstract class AwsJsonServer implements AwsJsonStandIn {
       } catch (error) {
         parseError = error instanceof AwsServiceError ? error : new AwsServiceError('SerializationException', 'Malformed JSON');
       }
-      call = this.#http.record(operation, redact(input));
+      call = this.#http.record(operation, redact(input), req.headers['user-agent']);
 
-      const accessKeyId = checkAuthorization(req);
+      const accessKeyId = this.#checkSignature(req, body);
       if (this.#latencyMs > 0) await this.#sleep(this.#latencyMs);
       if (parseError !== undefined) throw parseError;
-      this.#takeFault(operation);
+      const fault = this.#takeFault(operation);
+      if (fault === 'hang') return; // the socket stays open, unanswered, until close()
       if (this.#denied.has(operation)) throw this.accessDenied(operation);
       const handler = this.#operations.get(operation);
       if (handler === undefined) {
         throw new AwsServiceError('UnknownOperationException', `${operation} is not supported by this stand-in`);
       }
+      // A service paging forever: nothing but the same NextToken, every time.
+      if (fault === 'repeat-next-token') return send(res, 200, { NextToken: REPEATED_TOKEN });
       const output = await handler(input, { operation, accessKeyId });
       send(res, 200, output);
     } catch (error) {
@@ -264,9 +296,24 @@ export abstract class AwsJsonServer implements AwsJsonStandIn {
     return target.slice(prefix.length);
   }
 
-  #takeFault(operation: string): void {
+  #checkSignature(req: IncomingMessage, body: Buffer): string {
+    const { region, signingName } = this.#service;
+    const check =
+      this.#credentials.size === 0
+        ? parseAuthorization(req.headers)
+        : verifySignature(
+            { method: req.method ?? '', url: req.url ?? '/', headers: req.headers, body },
+            { region, service: signingName },
+            (accessKeyId) => this.#credentials.get(accessKeyId),
+          );
+    if (!check.ok) throw new AwsServiceError(check.code, check.message);
+    return check.accessKeyId;
+  }
+
+  /** Throws the fault's error, or returns a fault that changes the answer instead. */
+  #takeFault(operation: string): 'hang' | 'repeat-next-token' | undefined {
     const index = this.#faults.findIndex((fault) => fault.operation === undefined || fault.operation === operation);
-    if (index < 0) return;
+    if (index < 0) return undefined;
     const fault = this.#faults[index]!;
     fault.remaining -= 1;
     if (fault.remaining <= 0) this.#faults.splice(index, 1);
@@ -277,6 +324,16 @@ export abstract class AwsJsonServer implements AwsJsonStandIn {
         throw new AwsServiceError(this.#service.serverErrorCode, 'An error occurred on the server side (injected).', 500);
       case 'access-denied':
         throw this.accessDenied(operation);
+      case 'signature-expired': {
+        const now = Date.now();
+        throw new AwsServiceError(
+          'InvalidSignatureException',
+          `Signature expired: ${formatAmzDate(now - 20 * 60_000)} is now earlier than ${formatAmzDate(now - 15 * 60_000)} (${formatAmzDate(now)} - 15 min.)`,
+        );
+      }
+      case 'hang':
+      case 'repeat-next-token':
+        return fault.kind;
     }
   }
 
@@ -325,22 +382,6 @@ function redact(input: JsonObject): JsonObject {
   const copy: JsonObject = {};
   for (const [key, value] of Object.entries(input)) copy[key] = SENSITIVE_MEMBERS.has(key) ? '[redacted]' : value;
   return copy;
-}
-
-/** Requires a SigV4 `Authorization` header (not verified) and returns its access key id. */
-function checkAuthorization(req: IncomingMessage): string {
-  const header = req.headers.authorization;
-  if (header === undefined || header.trim() === '') {
-    throw new AwsServiceError('MissingAuthenticationTokenException', 'Missing Authentication Token');
-  }
-  const match = /^AWS4-HMAC-SHA256 .*Credential=([^/,\s]+)\//.exec(header);
-  if (match === null) {
-    throw new AwsServiceError(
-      'IncompleteSignatureException',
-      'Authorization header requires a SigV4 Credential, SignedHeaders and Signature',
-    );
-  }
-  return match[1]!;
 }
 
 function send(res: ServerResponse, status: number, body: JsonObject, errorType?: string): void {

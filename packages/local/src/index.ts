@@ -1,5 +1,7 @@
 export { AwsServiceError, type AwsJsonStandIn, type FaultKind, type FaultSpec, type RecordedCall } from './aws-json-server.js';
 export { startSecretsManager, type CreatedSecret, type SecretsManagerOptions, type SecretsManagerStandIn } from './secrets-manager.js';
+export { startContainerCredentials, type ContainerCredentialsOptions, type ContainerCredentialsStandIn } from './container-credentials.js';
+export type { StandInCredentials } from './sigv4-verifier.js';
 export { startKms, type CreatedKey, type EncryptionContext, type KmsOptions, type KmsStandIn } from './kms.js';
 export { startRuntimeApi, DEFAULT_TIMEOUT_MS, MAX_RESPONSE_BYTES, MAX_STREAMED_RESPONSE_BYTES } from './runtime-api-server.js';
 export type { ErrorDocument, ExtensionEventType, InitErrorRecord, InvocationResult, InvocationStatus, InvokeOptions } from './runtime-api-server.js';

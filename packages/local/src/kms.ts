@@ -12,6 +12,7 @@ import {
   type AwsJsonStandIn,
   type JsonObject,
 } from './aws-json-server.js';
+import type { StandInCredentials } from './sigv4-verifier.js';
 
 /** Options for {@link startKms}. */
 export interface KmsOptions {
@@ -19,6 +20,11 @@ export interface KmsOptions {
   readonly region?: string;
   /** Account id in the keys' ARNs; `123456789012` when omitted. */
   readonly accountId?: string;
+  /**
+   * Dummy credentials every request must be signed with (SigV4, for `region` and the signing name
+   * `kms`); when omitted only the `Authorization` header's form is checked.
+   */
+  readonly credentials?: StandInCredentials;
 }
 
 /** A KMS encryption context: non-secret key-value pairs bound to a ciphertext. */
@@ -68,7 +74,7 @@ export interface KmsStandIn extends AwsJsonStandIn {
 
 /** Starts a KMS stand-in on 127.0.0.1 and a free port. */
 export async function startKms(options: KmsOptions = {}): Promise<KmsStandIn> {
-  const server = new KmsServer(options.region ?? 'us-east-1', options.accountId ?? '123456789012');
+  const server = new KmsServer(options.region ?? 'us-east-1', options.accountId ?? '123456789012', options.credentials);
   await server.listen();
   return server;
 }
@@ -101,8 +107,16 @@ class KmsServer extends AwsJsonServer implements KmsStandIn {
   readonly #keys = new Map<string, Key>();
   readonly #aliases = new Map<string, string>();
 
-  constructor(region: string, accountId: string) {
-    super({ targetPrefix: 'TrentService', iamPrefix: 'kms', serverErrorCode: 'KMSInternalException', accountId });
+  constructor(region: string, accountId: string, credentials: StandInCredentials | undefined) {
+    super({
+      targetPrefix: 'TrentService',
+      iamPrefix: 'kms',
+      serverErrorCode: 'KMSInternalException',
+      accountId,
+      signingName: 'kms',
+      region,
+      credentials,
+    });
     this.region = region;
     this.accountId = accountId;
     this.register('CreateKey', (input) => this.#createKeyOp(input));

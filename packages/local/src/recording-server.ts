@@ -9,6 +9,7 @@ export interface MutableCall {
   input: JsonObject;
   at: number;
   errorCode: string | undefined;
+  userAgent: string | undefined;
 }
 
 /**
@@ -57,8 +58,8 @@ export class RecordingServer {
   }
 
   /** Records a request as it arrives; `input` must already be redacted. */
-  record(operation: string, input: JsonObject): MutableCall {
-    const call: MutableCall = { operation, input, at: Date.now(), errorCode: undefined };
+  record(operation: string, input: JsonObject, userAgent?: string): MutableCall {
+    const call: MutableCall = { operation, input, at: Date.now(), errorCode: undefined, userAgent };
     this.#calls.push(call);
     return call;
   }

@@ -13,6 +13,7 @@ import {
   type AwsJsonStandIn,
   type JsonObject,
 } from './aws-json-server.js';
+import type { StandInCredentials } from './sigv4-verifier.js';
 
 /** Options for {@link startSecretsManager}. */
 export interface SecretsManagerOptions {
@@ -20,6 +21,11 @@ export interface SecretsManagerOptions {
   readonly region?: string;
   /** Account id in the secrets' ARNs; `123456789012` when omitted. */
   readonly accountId?: string;
+  /**
+   * Dummy credentials every request must be signed with (SigV4, for `region` and the signing name
+   * `secretsmanager`); when omitted only the `Authorization` header's form is checked.
+   */
+  readonly credentials?: StandInCredentials;
 }
 
 /** A secret as created by {@link SecretsManagerStandIn.createSecret}. */
@@ -67,7 +73,7 @@ export interface SecretsManagerStandIn extends AwsJsonStandIn {
 
 /** Starts a Secrets Manager stand-in on 127.0.0.1 and a free port. */
 export async function startSecretsManager(options: SecretsManagerOptions = {}): Promise<SecretsManagerStandIn> {
-  const server = new SecretsManagerServer(options.region ?? 'us-east-1', options.accountId ?? '123456789012');
+  const server = new SecretsManagerServer(options.region ?? 'us-east-1', options.accountId ?? '123456789012', options.credentials);
   await server.listen();
   return server;
 }
@@ -106,8 +112,16 @@ class SecretsManagerServer extends AwsJsonServer implements SecretsManagerStandI
   readonly #secrets = new Map<string, Secret>();
   readonly #deniedIds = new Set<string>();
 
-  constructor(region: string, accountId: string) {
-    super({ targetPrefix: 'secretsmanager', iamPrefix: 'secretsmanager', serverErrorCode: 'InternalServiceError', accountId });
+  constructor(region: string, accountId: string, credentials: StandInCredentials | undefined) {
+    super({
+      targetPrefix: 'secretsmanager',
+      iamPrefix: 'secretsmanager',
+      serverErrorCode: 'InternalServiceError',
+      accountId,
+      signingName: 'secretsmanager',
+      region,
+      credentials,
+    });
     this.region = region;
     this.accountId = accountId;
     this.register('CreateSecret', (input) => this.#createSecretOp(input));

@@ -18,7 +18,7 @@ Checks a SAM template against the config definitions of its functions' code. For
 AWS::Serverless::Function it finds the handler module the way the bootstrap will (image
 functions: the Dockerfile of Metadata.Dockerfile / Metadata.DockerContext, its CMD or
 ImageConfig.Command, and the COPY that puts the module in /var/task; zip functions: Handler in
-CodeUri), imports the built module (run \`pnpm build\` first) and reads its exported definitions
+CodeUri), imports the built module (run \`npm run build\` first) and reads its exported definitions
 (a command handler's: the module of CUSTOM_RUNTIME_CONFIG). Then it reports:
 
   error    a required field whose variables (env(), a secret's reference variable, a KMS
@@ -159,7 +159,7 @@ export async function checkTemplate(file: string, strict: boolean, shownAs: stri
     if (moduleFile !== undefined) {
       const found = await definitionsOf(moduleFile, exportPath);
       if (!found.ok) {
-        findings.push({ level: 'error', code: 'code-not-found', function: id, message: `${found.message} (is it built? run \`pnpm build\`)` });
+        findings.push({ level: 'error', code: 'code-not-found', function: id, message: `${found.message} (is it built? run the build: npm run build, or pnpm build in this repository)` });
       } else {
         definitions = found.definitions;
         for (const problem of found.unreadable) findings.push({ level: 'warning', code: 'not-checked', function: id, message: `export ${problem}` });

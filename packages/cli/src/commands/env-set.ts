@@ -36,6 +36,8 @@ Options:
                      context {"LambdaFunctionName": <function name>}, as the Lambda console's
                      encryption helper does (repeatable; KEY must be set in this command)
   --kms-key ID       the KMS key for every --encrypt: key id, key ARN, alias/NAME or alias ARN
+  --region REGION    the function's region (default: AWS_REGION, the profile's region)
+  --profile NAME     the AWS CLI profile for credentials and region (default: AWS_PROFILE)
   --dry-run          show the changes, write nothing
   -y, --yes          write without asking (required when there is no terminal to ask on)
   -h, --help         show this help
@@ -44,9 +46,9 @@ Keys are letters, digits and underscores, start with a letter and have at least 
 characters. Keys Lambda reserves (AWS_REGION, AWS_LAMBDA_*, _HANDLER, TZ, ...) are refused;
 AWS_LAMBDA_EXEC_WRAPPER is allowed.
 
-Region, credentials and endpoints come from the AWS SDK's usual sources: AWS_REGION,
-AWS_PROFILE, AWS_ACCESS_KEY_ID/..., AWS_ENDPOINT_URL_LAMBDA, AWS_ENDPOINT_URL_KMS,
-AWS_ENDPOINT_URL.
+Region, credentials and endpoints come from --region and --profile, else the AWS SDK's usual
+sources: AWS_REGION, AWS_PROFILE, AWS_ACCESS_KEY_ID/..., ~/.aws/config and credentials,
+AWS_ENDPOINT_URL_LAMBDA, AWS_ENDPOINT_URL_KMS, AWS_ENDPOINT_URL.
 `;
 
 /** AWS clients for {@link envSet}; each one not given is created from the environment. */
@@ -66,6 +68,8 @@ interface EnvSetRequest {
   readonly kmsKeyId: string | undefined;
   readonly dryRun: boolean;
   readonly yes: boolean;
+  /** Client options from --region and --profile. */
+  readonly clientConfig: { readonly region?: string; readonly profile?: string };
 }
 
 /**
@@ -82,7 +86,7 @@ export async function envSet(argv: readonly string[], io: CommandIo, deps: EnvSe
   const request = parsed;
   const values = await resolveValues(request.assignments, io);
 
-  const lambda = deps.lambda ?? new LambdaClient({});
+  const lambda = deps.lambda ?? new LambdaClient({ ...request.clientConfig });
   let kms = deps.kms;
   // Every value seen, to scrub from messages that come back from AWS.
   const secrets: string[] = [...values.values()];
@@ -122,7 +126,7 @@ export async function envSet(argv: readonly string[], io: CommandIo, deps: EnvSe
     }
 
     if (request.encrypt.size > 0) {
-      kms ??= new KMSClient({});
+      kms ??= new KMSClient({ ...request.clientConfig });
       for (const key of request.encrypt) {
         after[key] = await encryptValue(kms, request.kmsKeyId!, functionName, key, after[key]!, secrets);
         secrets.push(after[key]);
@@ -149,6 +153,8 @@ function parseRequest(argv: readonly string[]): EnvSetRequest | 'help' {
         encrypt: { type: 'string', multiple: true },
         'kms-key': { type: 'string', multiple: true },
         'from-env': { type: 'string', multiple: true },
+        region: { type: 'string' },
+        profile: { type: 'string' },
         'dry-run': { type: 'boolean' },
         yes: { type: 'boolean', short: 'y' },
         help: { type: 'boolean', short: 'h' },
@@ -157,7 +163,7 @@ function parseRequest(argv: readonly string[]): EnvSetRequest | 'help' {
   );
   if (values.help) return 'help';
   const [functionId, ...rest] = positionals;
-  if (functionId === undefined || functionId === '') throw new UsageError('env set: FUNCTION is missing (see `custom-runtime env set --help`)');
+  if (functionId === undefined || functionId === '') throw new UsageError('FUNCTION is missing (see `custom-runtime env set --help`)');
 
   const assignments: Assignment[] = rest.map((arg, index) => parseAssignment(arg, index + 1));
   for (const key of values['from-env'] ?? []) assignments.push({ key, source: { kind: 'env' } });
@@ -169,7 +175,7 @@ function parseRequest(argv: readonly string[]): EnvSetRequest | 'help' {
     if (seen.has(key)) throw new UsageError(`${key} is given more than once`);
     seen.add(key);
   }
-  if (assignments.length === 0 && unset.size === 0) throw new UsageError('env set: nothing to change: give KEY=VALUE, --from-env KEY or --unset KEY');
+  if (assignments.length === 0 && unset.size === 0) throw new UsageError('nothing to change: give KEY=VALUE, --from-env KEY or --unset KEY');
   for (const key of [...seen, ...unset]) {
     const problem = environmentKeyProblem(key);
     if (problem !== undefined) throw new UsageError(problem);
@@ -183,7 +189,11 @@ function parseRequest(argv: readonly string[]): EnvSetRequest | 'help' {
   if (encrypt.size > 0 && kmsKeyId === undefined) throw new UsageError('--encrypt needs --kms-key ID');
   if (encrypt.size === 0 && kmsKeyId !== undefined) throw new UsageError('--kms-key is only used with --encrypt KEY');
 
-  return { functionId, assignments, unset, encrypt, kmsKeyId, dryRun: values['dry-run'] ?? false, yes: values.yes ?? false };
+  for (const option of ['region', 'profile'] as const) {
+    if (values[option] !== undefined && values[option].trim() === '') throw new UsageError(`--${option} is empty`);
+  }
+  const clientConfig = { ...(values.region !== undefined && { region: values.region }), ...(values.profile !== undefined && { profile: values.profile }) };
+  return { functionId, assignments, unset, encrypt, kmsKeyId, dryRun: values['dry-run'] ?? false, yes: values.yes ?? false, clientConfig };
 }
 
 async function readConfiguration(lambda: LambdaClient, functionId: string, secrets: readonly string[]): Promise<FunctionConfiguration> {
@@ -266,8 +276,15 @@ function errorName(error: unknown): string | undefined {
   return error instanceof Error ? error.name : undefined;
 }
 
-/** `Name: message` of an SDK error with every known value scrubbed out. */
+/** `Name: message` of an SDK error with every known value scrubbed out; missing credentials or region said as such. */
 function describeAwsError(error: unknown, secrets: readonly string[]): string {
+  const name = errorName(error);
+  const message = error instanceof Error ? error.message : '';
+  if (name === 'CredentialsProviderError' || /could not load credentials/i.test(message)) {
+    return 'no AWS credentials found: give --profile NAME (or set AWS_PROFILE), or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY';
+  }
+  if (/region is missing/i.test(message)) return 'no AWS region: give --region REGION (or set AWS_REGION, or a region in the profile)';
+  if (name === 'ExpiredTokenException' || name === 'ExpiredToken') return `the AWS credentials have expired (${name}): renew them (e.g. aws sso login)`;
   const text = error instanceof Error ? `${error.name}: ${error.message}` : 'unknown error';
   return redactValues(text, secrets);
 }

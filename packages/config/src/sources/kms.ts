@@ -1,9 +1,8 @@
 import { createHash } from 'node:crypto';
-import type { KMSClient } from '@aws-sdk/client-kms';
 import type { output } from 'zod/v4/core';
 import { failureFromError } from '../aws-errors.js';
 import type { FetchResult } from '../cache.js';
-import { loadKmsSdk } from '../clients.js';
+import type { KmsApi } from '../clients.js';
 import { FetchedValue } from '../fetched-value.js';
 import {
   ConfigField,
@@ -125,21 +124,18 @@ export function kmsCacheKey(client: number, request: KmsRequest): string {
 
 /** Decrypts every request in parallel. */
 export async function decryptAll(
-  client: KMSClient,
+  client: KmsApi,
   requests: ReadonlyMap<string, KmsRequest>,
 ): Promise<Map<string, FetchResult>> {
-  const { DecryptCommand } = await loadKmsSdk();
   const results = new Map<string, FetchResult>();
   await Promise.all(
     [...requests].map(async ([key, request]) => {
       try {
-        const out = await client.send(
-          new DecryptCommand({
-            CiphertextBlob: request.ciphertext,
-            EncryptionContext: request.context === undefined ? undefined : { ...request.context },
-            KeyId: request.keyId,
-          }),
-        );
+        const out = await client.decrypt({
+          CiphertextBlob: request.ciphertext,
+          EncryptionContext: request.context === undefined ? undefined : { ...request.context },
+          KeyId: request.keyId,
+        });
         results.set(key, { ok: true, value: new FetchedValue(undefined, out.Plaintext ?? new Uint8Array()) });
       } catch (error) {
         results.set(key, { ok: false, failure: failureFromError('kms', error) });

@@ -1,8 +1,7 @@
-import type { SecretValueEntry, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { output } from 'zod/v4/core';
-import { failureFromCode, failureFromError } from '../aws-errors.js';
+import { failureFromCode, failureFromError, type FetchFailure } from '../aws-errors.js';
 import type { FetchResult } from '../cache.js';
-import { loadSecretsManagerSdk } from '../clients.js';
+import type { SecretValueOutput, SecretsManagerApi } from '../clients.js';
 import { FetchedValue } from '../fetched-value.js';
 import { ConfigField, isSchema, type Schema, type SecretSource, type ValueFormat } from '../field.js';
 import { parseSecretReference, SecretReferenceError, type SecretReference } from '../secret-reference.js';
@@ -122,6 +121,8 @@ export function secretLabel(ref: SecretReference): string {
 }
 
 const BATCH_SIZE = 20;
+/** Pages of one BatchGetSecretValue call: 20 ids fit in one page; a service paging on and on is a fault. */
+export const MAX_BATCH_PAGES = 20;
 
 // Clients whose BatchGetSecretValue was denied: they go straight to GetSecretValue.
 let batchDenied = new WeakSet<object>();
@@ -139,7 +140,7 @@ type Item = readonly [key: string, ref: SecretReference];
  * through `GetSecretValue`.
  */
 export async function fetchSecrets(
-  client: SecretsManagerClient,
+  client: SecretsManagerApi,
   requests: ReadonlyMap<string, SecretReference>,
 ): Promise<Map<string, FetchResult>> {
   const results = new Map<string, FetchResult>();
@@ -148,7 +149,7 @@ export async function fetchSecrets(
   for (const item of requests) {
     const ref = item[1];
     const current = ref.versionId === undefined && (ref.versionStage ?? 'AWSCURRENT') === 'AWSCURRENT';
-    (current && !batchDenied.has(client) ? batchable : single).push(item);
+    (current && !batchDenied.has(client.identity) ? batchable : single).push(item);
   }
   const chunks: Item[][] = [];
   for (let i = 0; i < batchable.length; i += BATCH_SIZE) chunks.push(batchable.slice(i, i + BATCH_SIZE));
@@ -162,20 +163,27 @@ export async function fetchSecrets(
 }
 
 /** Fetches one chunk; returns the items that must be fetched one by one instead. */
-async function fetchBatch(client: SecretsManagerClient, chunk: Item[], results: Map<string, FetchResult>): Promise<Item[]> {
-  const { BatchGetSecretValueCommand } = await loadSecretsManagerSdk();
-  const values: SecretValueEntry[] = [];
-  const errors: Array<{ SecretId?: string | undefined; ErrorCode?: string | undefined }> = [];
+async function fetchBatch(client: SecretsManagerApi, chunk: Item[], results: Map<string, FetchResult>): Promise<Item[]> {
+  const values: SecretValueOutput[] = [];
+  const errors: Array<{ readonly SecretId?: string | undefined; readonly ErrorCode?: string | undefined }> = [];
+  let pagingFailure: FetchFailure | undefined;
   try {
+    const seen = new Set<string>();
     let nextToken: string | undefined;
+    let pages = 0;
     do {
-      const out = await client.send(
-        new BatchGetSecretValueCommand({ SecretIdList: chunk.map(([, ref]) => ref.secretId), NextToken: nextToken }),
-      );
+      const out = await client.batchGetSecretValue({ SecretIdList: chunk.map(([, ref]) => ref.secretId), NextToken: nextToken });
+      pages++;
       values.push(...(out.SecretValues ?? []));
       errors.push(...(out.Errors ?? []));
-      nextToken = out.NextToken;
-    } while (nextToken !== undefined);
+      nextToken = out.NextToken === '' ? undefined : out.NextToken;
+      if (nextToken !== undefined && seen.has(nextToken)) {
+        pagingFailure = pagingError('answered a NextToken it had already given; stopped paging');
+      } else if (nextToken !== undefined && pages >= MAX_BATCH_PAGES) {
+        pagingFailure = pagingError(`still paging after ${MAX_BATCH_PAGES} pages; stopped`);
+      }
+      if (nextToken !== undefined) seen.add(nextToken);
+    } while (nextToken !== undefined && pagingFailure === undefined);
   } catch (error) {
     const failure = failureFromError('secretsmanager', error);
     if (failure.kind === 'throttled' || failure.kind === 'unavailable') {
@@ -183,7 +191,7 @@ async function fetchBatch(client: SecretsManagerClient, chunk: Item[], results: 
       return [];
     }
     // Denied (no secretsmanager:BatchGetSecretValue), or not supported here: one by one.
-    if (failure.kind === 'access-denied') batchDenied.add(client);
+    if (failure.kind === 'access-denied') batchDenied.add(client.identity);
     return chunk;
   }
 
@@ -198,6 +206,9 @@ async function fetchBatch(client: SecretsManagerClient, chunk: Item[], results: 
     const error = errors.find((e) => e.SecretId === ref.secretId) ?? errors.find((e) => matches(ref, e.SecretId, e.SecretId));
     if (error !== undefined) {
       results.set(key, { ok: false, failure: failureFromCode('secretsmanager', error.ErrorCode ?? 'UnknownError') });
+    } else if (pagingFailure !== undefined) {
+      // Asking again one by one would only multiply the calls to a misbehaving endpoint.
+      results.set(key, { ok: false, failure: pagingFailure });
     } else {
       leftovers.push(item);
     }
@@ -205,12 +216,13 @@ async function fetchBatch(client: SecretsManagerClient, chunk: Item[], results: 
   return leftovers;
 }
 
-async function fetchOne(client: SecretsManagerClient, [key, ref]: Item, results: Map<string, FetchResult>): Promise<void> {
-  const { GetSecretValueCommand } = await loadSecretsManagerSdk();
+function pagingError(what: string): FetchFailure {
+  return { kind: 'unavailable', code: 'PaginationLoop', message: `BatchGetSecretValue ${what}` };
+}
+
+async function fetchOne(client: SecretsManagerApi, [key, ref]: Item, results: Map<string, FetchResult>): Promise<void> {
   try {
-    const out = await client.send(
-      new GetSecretValueCommand({ SecretId: ref.secretId, VersionId: ref.versionId, VersionStage: ref.versionStage }),
-    );
+    const out = await client.getSecretValue({ SecretId: ref.secretId, VersionId: ref.versionId, VersionStage: ref.versionStage });
     results.set(key, { ok: true, value: new FetchedValue(out.SecretString, out.SecretBinary) });
   } catch (error) {
     results.set(key, { ok: false, failure: failureFromError('secretsmanager', error) });

@@ -1,0 +1,91 @@
+import { chmod, copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { build, type BuildFailure } from 'esbuild';
+import { CliError } from './cli-error.js';
+
+/** What {@link bundleHandlers} writes. */
+export interface BundleResult {
+  /** The bundles, one `<name>.mjs` per entry, in the task directory. */
+  readonly files: readonly string[];
+  /** The directory the image copies to /var/task. */
+  readonly taskDir: string;
+  /** Where the bootstrap was copied, when it was. */
+  readonly bootstrap?: string;
+}
+
+/** Options of {@link bundleHandlers}. */
+export interface BundleOptions {
+  /** The entry modules (TypeScript or JavaScript), absolute. */
+  readonly entries: readonly string[];
+  /** The task directory: emptied, then filled with the bundles and their shared chunks. */
+  readonly taskDir: string;
+  /** A bootstrap to copy (mode 0755) to `to`, with a package.json saying it is CommonJS. */
+  readonly bootstrap?: { readonly from: string; readonly to: string };
+  /** The directory paths in messages are relative to (the command's working directory). */
+  readonly workingDir: string;
+  /** Extra resolve conditions (`source` bundles workspace packages from their TypeScript). */
+  readonly conditions?: readonly string[];
+}
+
+// The banner an ES module bundle needs for the CommonJS parts of the AWS SDK: they require()
+// Node built-ins, and an ES module has no `require` of its own. Without it the bundle fails at
+// init with `Dynamic require of "node:https" is not supported`.
+const REQUIRE_BANNER =
+  "import { createRequire as __customRuntimeCreateRequire } from 'node:module';\nconst require = __customRuntimeCreateRequire(import.meta.url);";
+
+/**
+ * Bundles handler modules for a provided.al2023 image with the settings that work for the AWS
+ * SDK: self-contained ES modules (`.mjs`, so no package.json is needed in /var/task), the SDK's
+ * ES module build, a `require` for its CommonJS parts, and the lazily imported SDK clients as
+ * shared chunks (a function that reads no secret never loads them).
+ *
+ * @throws {@link CliError} naming the file and line of the first build error
+ */
+export async function bundleHandlers(options: BundleOptions): Promise<BundleResult> {
+  const { entries, taskDir } = options;
+  await rm(taskDir, { recursive: true, force: true });
+  try {
+    await build({
+      entryPoints: [...entries],
+      absWorkingDir: options.workingDir,
+      outdir: taskDir,
+      outExtension: { '.js': '.mjs' },
+      bundle: true,
+      platform: 'node',
+      // The images run Node 22; Node 20 must run the bundle too (local invokes, tests).
+      target: 'node20',
+      format: 'esm',
+      splitting: true,
+      chunkNames: 'chunks/[name]-[hash]',
+      ...(options.conditions !== undefined && { conditions: [...options.conditions] }),
+      // The ES module build (`module`) rather than the CommonJS one: a lazily imported CommonJS
+      // module becomes a chunk with a default export only, and @custom-runtime/config reads
+      // named exports from `await import('@aws-sdk/client-kms')`.
+      mainFields: ['module', 'main'],
+      banner: { js: REQUIRE_BANNER },
+      // Smaller files without renaming: stack traces stay readable without source maps.
+      minifySyntax: true,
+      minifyWhitespace: true,
+      legalComments: 'none',
+      sourcemap: false,
+      logLevel: 'silent',
+    });
+  } catch (error) {
+    const failure = error as Partial<BuildFailure>;
+    const first = failure.errors?.[0];
+    if (first === undefined) throw error;
+    const where = first.location === null || first.location === undefined ? '' : `${first.location.file}:${first.location.line}:${first.location.column}: `;
+    const more = (failure.errors?.length ?? 1) > 1 ? ` (and ${(failure.errors?.length ?? 1) - 1} more)` : '';
+    throw new CliError(`bundling failed: ${where}${first.text}${more}`);
+  }
+  const files = entries.map((entry) => path.join(taskDir, `${path.basename(entry, path.extname(entry))}.mjs`));
+  if (options.bootstrap === undefined) return { files, taskDir };
+  const runtimeDir = path.dirname(options.bootstrap.to);
+  await mkdir(runtimeDir, { recursive: true });
+  await copyFile(options.bootstrap.from, options.bootstrap.to);
+  await chmod(options.bootstrap.to, 0o755);
+  // The bootstrap is CommonJS without an extension: next to a project's `"type": "module"` it
+  // would be read as an ES module. In the image /var/runtime has no package.json.
+  await writeFile(path.join(runtimeDir, 'package.json'), `${JSON.stringify({ type: 'commonjs' })}\n`);
+  return { files, taskDir, bootstrap: options.bootstrap.to };
+}

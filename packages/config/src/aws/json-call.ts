@@ -1,0 +1,138 @@
+/**
+ * One AWS JSON 1.1 call on the lean path: credentials, signing, sending, the standard retry, a
+ * re-sign after a clock-skew answer, all inside the call's deadline.
+ */
+import { performance } from 'node:perf_hooks';
+import { AwsCallError, errorCodeOf, errorMessageOf } from './call-error.js';
+import { clockOffsetMs, correctClock, isClockSkewError } from './clock-skew.js';
+import { credentialSource, loadCredentials, type CredentialSource, type Credentials } from './credentials.js';
+import { resolveEndpoint } from './endpoints.js';
+import { isRetryable, maxAttempts, retryDelayMs } from './retry.js';
+import type { AwsJsonService } from './services.js';
+import { preloadSigner, sendSigned } from './signed-request.js';
+import type { ResolvedTimeouts } from './timeouts.js';
+
+/** Env var choosing the transport: `lean` (default) or `sdk` (the generated SDK clients). */
+export const TRANSPORT_ENV = 'CUSTOM_RUNTIME_CONFIG_TRANSPORT';
+
+/** Where a lean call goes, or why the SDK clients must make it instead. */
+export type LeanRoute =
+  | { readonly ok: true; readonly url: URL; readonly region: string; readonly credentials: CredentialSource }
+  | { readonly ok: false; readonly reason: string };
+
+/** Whether the lean path covers this environment for `service`, read now. */
+export function leanRoute(service: AwsJsonService, env: NodeJS.ProcessEnv = process.env): LeanRoute {
+  if (env[TRANSPORT_ENV]?.trim().toLowerCase() === 'sdk') return { ok: false, reason: `${TRANSPORT_ENV}=sdk` };
+  const credentials = credentialSource(env);
+  if (credentials === undefined) return { ok: false, reason: 'no environment or container credentials' };
+  const endpoint = resolveEndpoint(service, env);
+  if (!endpoint.ok) return endpoint;
+  return { ok: true, url: endpoint.url, region: endpoint.region, credentials };
+}
+
+/**
+ * Calls `operation` with `input` and resolves with the parsed response body. Throws
+ * {@link AwsCallError} (HTTP errors with the AWS error code as `name`, transport failures,
+ * `TimeoutError`) after the retries the deadline allows.
+ */
+export async function callAwsJson(
+  service: AwsJsonService,
+  route: Extract<LeanRoute, { ok: true }>,
+  operation: string,
+  input: object,
+  timeouts: ResolvedTimeouts,
+): Promise<Record<string, unknown>> {
+  // performance.now(): deadlines hold even when a test fakes Date.
+  const end = performance.now() + timeouts.callMs;
+  const attempts = maxAttempts();
+  const body = JSON.stringify(input);
+  preloadSigner();
+  let attempt = 0;
+  let resigned = false;
+  for (;;) {
+    attempt++;
+    try {
+      const remaining = end - performance.now();
+      if (remaining <= 0) throw callTimeout(timeouts);
+      const credentials = await withDeadline(loadCredentials(route.credentials, timeouts.connectMs), remaining, timeouts);
+      const clamped = end - performance.now() < timeouts.attemptMs;
+      const response = await sendSigned({
+        url: route.url,
+        region: route.region,
+        signingName: service.signingName,
+        target: `${service.targetPrefix}.${operation}`,
+        body,
+        credentials,
+        clockOffsetMs: clockOffsetMs(),
+        connectTimeoutMs: Math.max(1, Math.min(timeouts.connectMs, end - performance.now())),
+        timeoutMs: Math.max(1, clamped ? end - performance.now() : timeouts.attemptMs),
+        timeoutName: clamped ? 'call timeout' : 'attempt timeout',
+      });
+      return parseResponse(response.status, response.headers, response.body);
+    } catch (caught) {
+      const error = asCallError(caught);
+      error.$metadata.attempts = attempt;
+      if (!resigned && isClockSkewError(error)) {
+        // Not counted as an attempt: the request was fine, only its signing time was not.
+        resigned = true;
+        correctClock(error.serverDate);
+        attempt--;
+        continue;
+      }
+      if (attempt >= attempts || !isRetryable(error)) throw error;
+      const delay = retryDelayMs(error, attempt - 1);
+      if (performance.now() + delay >= end) throw error;
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+  }
+}
+
+function parseResponse(status: number, headers: import('node:http').IncomingHttpHeaders, text: string): Record<string, unknown> {
+  let parsed: unknown;
+  let parseFailed = false;
+  try {
+    parsed = text === '' ? {} : JSON.parse(text);
+  } catch {
+    parseFailed = true;
+  }
+  const requestId = first(headers['x-amzn-requestid']);
+  if (status >= 200 && status < 300) {
+    if (parseFailed || typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+      throw new AwsCallError('DeserializationError', 'the response body is not a JSON object', { status, requestId });
+    }
+    return parsed as Record<string, unknown>;
+  }
+  const code = errorCodeOf(headers['x-amzn-errortype'], parsed) ?? 'UnknownError';
+  const message = errorMessageOf(parsed) ?? `HTTP ${status}`;
+  throw new AwsCallError(code, message, { status, requestId, serverDate: first(headers.date) });
+}
+
+function first(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function asCallError(error: unknown): AwsCallError {
+  if (error instanceof AwsCallError) return error;
+  // A credential provider failed (CredentialsProviderError), or a bug: never retried.
+  const name = error instanceof Error ? error.name : 'Error';
+  const message = error instanceof Error ? error.message : 'non-Error thrown';
+  return new AwsCallError(name, message);
+}
+
+function callTimeout(timeouts: ResolvedTimeouts): AwsCallError {
+  return new AwsCallError('TimeoutError', `no answer within ${timeouts.callMs} ms (call timeout)`);
+}
+
+async function withDeadline(promise: Promise<Credentials>, ms: number, timeouts: ResolvedTimeouts): Promise<Credentials> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(callTimeout(timeouts)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

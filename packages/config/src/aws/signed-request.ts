@@ -1,0 +1,173 @@
+import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
+import type { Agent as HttpAgent, IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import type { Agent as HttpsAgent } from 'node:https';
+import type { Socket } from 'node:net';
+import { AwsCallError } from './call-error.js';
+import type { Credentials } from './credentials.js';
+
+/** One signed JSON 1.1 POST. */
+export interface SignedRequest {
+  readonly url: URL;
+  readonly region: string;
+  /** SigV4 signing name, e.g. `secretsmanager`. */
+  readonly signingName: string;
+  /** `X-Amz-Target`, e.g. `secretsmanager.GetSecretValue`. */
+  readonly target: string;
+  readonly body: string;
+  readonly credentials: Credentials;
+  /** Milliseconds to add to the local clock when signing (clock-skew correction). */
+  readonly clockOffsetMs: number;
+  readonly connectTimeoutMs: number;
+  /** From sending to the end of the response body. */
+  readonly timeoutMs: number;
+  /** Which deadline `timeoutMs` is, for the error message. */
+  readonly timeoutName: 'attempt timeout' | 'call timeout';
+}
+
+/** A whole response. */
+export interface RawResponse {
+  readonly status: number;
+  readonly headers: IncomingHttpHeaders;
+  readonly body: string;
+}
+
+/** A sha256 hash or HMAC as `@smithy/signature-v4` wants it (its `HashConstructor`). */
+class Sha256 {
+  readonly #hash: Hash | Hmac;
+  constructor(secret?: string | ArrayBuffer | ArrayBufferView) {
+    this.#hash = secret === undefined ? createHash('sha256') : createHmac('sha256', toBytes(secret));
+  }
+  update(data: string | ArrayBuffer | ArrayBufferView): void {
+    this.#hash.update(toBytes(data));
+  }
+  digest(): Promise<Uint8Array> {
+    return Promise.resolve(this.#hash.digest());
+  }
+}
+
+function toBytes(data: string | ArrayBuffer | ArrayBufferView): string | Uint8Array {
+  if (typeof data === 'string') return data;
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+}
+
+/** Sent unsigned, as the SDK sends its own: names the client in CloudTrail and in the stand-ins' logs. */
+export const USER_AGENT = 'custom-runtime-config (lean)';
+
+type SignerModule = typeof import('@smithy/signature-v4');
+let signerModule: Promise<SignerModule> | undefined;
+
+// Keep-alive connections, one pool per protocol; dropped by forgetConnections().
+let httpAgent: HttpAgent | undefined;
+let httpsAgent: HttpsAgent | undefined;
+
+async function agentFor(url: URL): Promise<{ request: typeof import('node:http').request; agent: HttpAgent | HttpsAgent }> {
+  if (url.protocol === 'https:') {
+    const https = await import('node:https');
+    httpsAgent ??= new https.Agent({ keepAlive: true });
+    return { request: https.request, agent: httpsAgent };
+  }
+  const http = await import('node:http');
+  httpAgent ??= new http.Agent({ keepAlive: true });
+  return { request: http.request, agent: httpAgent };
+}
+
+/** Closes the keep-alive connections (after a SnapStart restore they point at a stale network). */
+export function forgetConnections(): void {
+  httpAgent?.destroy();
+  httpsAgent?.destroy();
+  httpAgent = undefined;
+  httpsAgent = undefined;
+}
+
+/** Starts loading the signer, so it loads while the credentials are read. */
+export function preloadSigner(): void {
+  signerModule ??= import('@smithy/signature-v4');
+}
+
+/** Signs `input` with SigV4 (now, plus the clock offset) and sends it; resolves with any HTTP answer. */
+export async function sendSigned(input: SignedRequest): Promise<RawResponse> {
+  const { SignatureV4 } = await (signerModule ??= import('@smithy/signature-v4'));
+  const { url } = input;
+  const signer = new SignatureV4({
+    credentials: signingCredentials(input.credentials),
+    region: input.region,
+    service: input.signingName,
+    sha256: Sha256,
+    applyChecksum: false,
+  });
+  const path = url.pathname === '' ? '/' : url.pathname;
+  const signed = await signer.sign(
+    {
+      method: 'POST',
+      protocol: url.protocol,
+      hostname: url.hostname,
+      ...(url.port === '' ? {} : { port: Number(url.port) }),
+      path,
+      query: {},
+      headers: {
+        host: url.host,
+        'content-type': 'application/x-amz-json-1.1',
+        'x-amz-target': input.target,
+        'content-length': String(Buffer.byteLength(input.body)),
+      },
+      body: input.body,
+    },
+    { signingDate: new Date(Date.now() + input.clockOffsetMs) },
+  );
+  const { request, agent } = await agentFor(url);
+  return new Promise<RawResponse>((resolve, reject) => {
+    let settled = false;
+    const fail = (error: AwsCallError): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(deadline);
+      req.destroy();
+      reject(error);
+    };
+    const req = request(
+      { protocol: url.protocol, hostname: url.hostname, port: url.port, path, method: 'POST', headers: { ...signed.headers, 'user-agent': USER_AGENT }, agent },
+      (res: IncomingMessage) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('error', (error: NodeJS.ErrnoException) => fail(transportError(error, url)));
+        res.on('end', () => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(deadline);
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') });
+        });
+      },
+    );
+    const deadline = setTimeout(
+      () => fail(new AwsCallError('TimeoutError', `no complete response within ${Math.round(input.timeoutMs)} ms (${input.timeoutName})`)),
+      input.timeoutMs,
+    );
+    req.on('socket', (socket: Socket) => {
+      if (!socket.connecting) return; // a kept-alive connection
+      const connectTimer = setTimeout(
+        () => fail(new AwsCallError('TimeoutError', `could not connect within ${Math.round(input.connectTimeoutMs)} ms (connect timeout)`)),
+        input.connectTimeoutMs,
+      );
+      socket.once(url.protocol === 'https:' ? 'secureConnect' : 'connect', () => clearTimeout(connectTimer));
+      socket.once('close', () => clearTimeout(connectTimer));
+    });
+    req.on('error', (error: NodeJS.ErrnoException) => fail(transportError(error, url)));
+    req.end(input.body);
+  });
+}
+
+function signingCredentials(c: Credentials): { accessKeyId: string; secretAccessKey: string; sessionToken?: string } {
+  const out: { accessKeyId: string; secretAccessKey: string; sessionToken?: string } = {
+    accessKeyId: c.accessKeyId,
+    secretAccessKey: c.secretAccessKey,
+  };
+  if (c.sessionToken) out.sessionToken = c.sessionToken;
+  return out;
+}
+
+function transportError(error: NodeJS.ErrnoException, url: URL): AwsCallError {
+  const code = typeof error.code === 'string' ? error.code : 'NetworkingError';
+  // Node's messages name the host and port, never a request body.
+  return new AwsCallError('Error', `${code} talking to ${url.host}`, { code });
+}
