@@ -2,7 +2,8 @@
 # The shell-script variant of the secrets example. With CUSTOM_RUNTIME_CONFIG=config.config the
 # bootstrap resolves config.mjs's definition for each invocation and adds its values to this
 # script's environment: STAGE, API_TOKEN, RESOLVED_PASSWORD, SECRET_STRING, CREDENTIALS (JSON),
-# PASSWORD, REQUEST_TOKEN (from the event) and LEGACY_TOKEN (decrypted). The answer says what
+# PASSWORD, REQUEST_TOKEN (from the event), LEGACY_TOKEN (decrypted), GREETING and
+# PARAMETER_API_KEY (Parameter Store, the latter decrypted). The answer says what
 # arrived, never a value: whether each is set, its length in bytes, the first 8 hex digits of
 # its SHA-256.
 set -eu
@@ -26,7 +27,7 @@ describe() {
 # STAGE is validated by the definition (dev, test or prod), so it is safe to print as it is.
 printf '{"handler":"handler.sh","stage":"%s","fields":{' "$STAGE"
 first=1
-for name in API_TOKEN RESOLVED_PASSWORD SECRET_STRING CREDENTIALS PASSWORD REQUEST_TOKEN LEGACY_TOKEN; do
+for name in API_TOKEN RESOLVED_PASSWORD SECRET_STRING CREDENTIALS PASSWORD REQUEST_TOKEN LEGACY_TOKEN GREETING PARAMETER_API_KEY; do
   [ "$first" -eq 1 ] || printf ','
   first=0
   describe "$name"

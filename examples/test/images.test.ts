@@ -4,7 +4,8 @@
  * /var/task, the handler from the image's CMD or the function's ImageConfig.Command, the
  * Dockerfile's ENV and the function's Environment.Variables from template.yaml. The `!Ref`s of
  * the template get stand-in values (the Secrets Manager stand-in's secret ARN, a ciphertext of
- * the KMS stand-in) and the dynamic reference is resolved as CloudFormation would at deploy time.
+ * the KMS stand-in, Parameter Store names seeded in its stand-in) and the dynamic reference is
+ * resolved as CloudFormation would at deploy time.
  *
  * Needs `pnpm build` (the bootstrap and the examples' dist/) and, for the images that compile a
  * C program (minimal), a C compiler `cc`: without one, the functions of those images are skipped
@@ -25,7 +26,15 @@ import {
   type EvaluationContext,
   type SamFunction,
 } from '@custom-runtime/cli';
-import { startKms, startSecretsManager, type KmsStandIn, type LocalFunction, type SecretsManagerStandIn } from '@custom-runtime/local';
+import {
+  startKms,
+  startParameterStore,
+  startSecretsManager,
+  type KmsStandIn,
+  type LocalFunction,
+  type ParameterStoreStandIn,
+  type SecretsManagerStandIn,
+} from '@custom-runtime/local';
 import { BOOTSTRAP, REPO_ROOT, startBootstrap } from '@custom-runtime/test-support';
 import { assembleImage, compileStagePrograms, compileSteps, dockerfileOf, hasCompiler, readDockerfile, type AssembledImage } from './image.js';
 
@@ -70,13 +79,18 @@ const legacyTokens: Readonly<Record<string, string>> = {
   SecretsFunction: `legacy-${randomToken(12)}`,
   SecretsShellFunction: `legacy-shell-${randomToken(12)}`,
 };
+// The String parameter the stack creates (its Value in template.yaml) and a SecureString the
+// deployer would create with `aws ssm put-parameter --type SecureString`.
+const greetingParameter = { name: `/${STACK_NAME}/greeting`, value: String(template.resources.get('ExamplesGreetingParameter')?.properties.Value) };
+const secureParameter = { name: `/${STACK_NAME}/api-key`, value: `ssm-${randomToken(18)}` };
 const credentials = { AWS_ACCESS_KEY_ID: `AKIA${randomToken(12)}`, AWS_SECRET_ACCESS_KEY: randomToken(30), AWS_SESSION_TOKEN: randomToken(40) };
 /** No answer and no log line may contain any of these. */
-const secretValues = [password, secretString, apiToken, requestToken, ...Object.values(legacyTokens), ...Object.values(credentials)];
+const secretValues = [password, secretString, apiToken, requestToken, secureParameter.value, ...Object.values(legacyTokens), ...Object.values(credentials)];
 
 let workDir: string;
 let secretsManager: SecretsManagerStandIn;
 let kms: KmsStandIn;
+let parameterStore: ParameterStoreStandIn;
 let context: EvaluationContext;
 let secretsById: Map<string, string>;
 const images = new Map<string, AssembledImage>();
@@ -86,6 +100,9 @@ beforeAll(async () => {
   workDir = await mkdtemp(path.join(tmpdir(), 'example-images-'));
   secretsManager = await startSecretsManager();
   kms = await startKms({ region: secretsManager.region, accountId: secretsManager.accountId });
+  parameterStore = await startParameterStore({ kms, region: secretsManager.region, accountId: secretsManager.accountId });
+  parameterStore.putParameter(greetingParameter.name, greetingParameter.value, { type: 'String' });
+  parameterStore.putParameter(secureParameter.name, secureParameter.value, { type: 'SecureString' });
 
   const secret = secretsManager.createSecret(`${STACK_NAME}-ExamplesSecret`, secretString);
   secretsById = new Map([
@@ -108,6 +125,9 @@ beforeAll(async () => {
       ExistingKmsKeyId: '',
       ExamplesSecret: secret.arn,
       ExamplesKey: key.keyId,
+      // An AWS::SSM::Parameter's Ref is its name.
+      ExamplesGreetingParameter: greetingParameter.name,
+      SecureParameterName: secureParameter.name,
       ...Object.fromEntries(functions.map((fn) => [fn.logicalId, fn.logicalId])),
     },
   };
@@ -123,6 +143,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await secretsManager?.close();
+  await parameterStore?.close();
   await kms?.close();
   if (workDir !== undefined) await rm(workDir, { recursive: true, force: true });
 });
@@ -178,6 +199,7 @@ async function start(fn: SamFunction, options: StartOptions = {}): Promise<Local
   Object.assign(env, options.variables, credentials, {
     AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsManager.url,
     AWS_ENDPOINT_URL_KMS: kms.url,
+    AWS_ENDPOINT_URL_SSM: parameterStore.url,
   });
   return startBootstrap({
     bootstrap: image.bootstrap,
@@ -275,6 +297,8 @@ const checks: Readonly<Record<string, Check>> = {
         password: { source: 'Secrets Manager EXAMPLES_SECRET_ARN, JSON key password', ...factsOf(password) },
         requestToken: { source: 'payload requestToken', ...factsOf(requestToken) },
         legacyToken: { source: 'KMS Decrypt of LEGACY_TOKEN_ENCRYPTED', ...factsOf(legacyTokens.SecretsFunction as string) },
+        greeting: { source: 'Parameter Store EXAMPLES_PARAMETER (String)', present: true, value: greetingParameter.value },
+        parameterApiKey: { source: 'Parameter Store EXAMPLES_SECURE_PARAMETER (SecureString, decrypted)', ...factsOf(secureParameter.value) },
       },
       checks: { dynamicReferenceIsCurrent: true, jsonKeyMatchesParsedSecret: true },
     });
@@ -283,6 +307,10 @@ const checks: Readonly<Record<string, Check>> = {
     expect(bare.json<{ fields: Record<string, unknown> }>().fields.requestToken).toEqual({ source: 'payload requestToken', present: false });
     // Three fields, one secret: fetched once, during init, in one batch.
     expect(secretsManager.calls.slice(callsBefore).map((c) => c.operation)).toEqual(['BatchGetSecretValue']);
+    // Both parameters: one GetParameters call, decrypting.
+    expect(parameterStore.calls.map((c) => [c.operation, c.input['Names'], c.input['WithDecryption']])).toEqual([
+      ['GetParameters', [greetingParameter.name, secureParameter.name], true],
+    ]);
     expectNoSecretIn(result.text(), bare.text(), fn.logs());
   },
 
@@ -301,6 +329,8 @@ const checks: Readonly<Record<string, Check>> = {
         PASSWORD: factsOf(password),
         REQUEST_TOKEN: factsOf(requestToken),
         LEGACY_TOKEN: factsOf(legacyTokens.SecretsShellFunction as string),
+        GREETING: factsOf(greetingParameter.value),
+        PARAMETER_API_KEY: factsOf(secureParameter.value),
       },
     });
     const bare = await fn.invoke({});
@@ -321,6 +351,7 @@ describe('each function of template.yaml, on its assembled image', () => {
       const check = checks[fn.logicalId];
       if (check === undefined) throw new Error(`add a check for ${fn.logicalId} to images.test.ts`);
       const callsBefore = secretsManager.calls.length;
+      parameterStore.resetCalls();
       await check(await start(fn), imageOf(fn), callsBefore);
     });
   }

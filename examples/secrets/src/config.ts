@@ -1,4 +1,4 @@
-import { defineConfig, env, kms, payload, secret } from '@custom-runtime/config';
+import { defineConfig, env, kms, payload, secret, ssm } from '@custom-runtime/config';
 import { z } from 'zod';
 
 /**
@@ -35,4 +35,13 @@ export const config = defineConfig({
   // encryption context, {"LambdaFunctionName": <this function's name>}. Optional: empty until
   // you encrypt a value and deploy it (see README.md).
   legacyToken: kms('LEGACY_TOKEN_ENCRYPTED', z.string().optional(), { encryptionContext: 'function-name' }),
+
+  // Parameter Store at run time: the variables hold parameter names, fetched together in one
+  // GetParameters call during init. A String parameter, declared as such: not a secret, printed
+  // in logs as it is.
+  greeting: ssm('EXAMPLES_PARAMETER', { type: 'String' }),
+  // A SecureString (CloudFormation cannot create one: `aws ssm put-parameter --type
+  // SecureString`), decrypted at run time and redacted like a secret. Optional: the template's
+  // SecureParameterName is empty until you create one (see README.md).
+  parameterApiKey: ssm('EXAMPLES_SECURE_PARAMETER', z.string().optional(), { type: 'SecureString' }),
 });

@@ -62,6 +62,9 @@ export const handler: Handler = async () => {
       password: facts('Secrets Manager EXAMPLES_SECRET_ARN, JSON key password', cfg.password),
       requestToken: facts('payload requestToken', cfg.requestToken),
       legacyToken: facts('KMS Decrypt of LEGACY_TOKEN_ENCRYPTED', cfg.legacyToken),
+      // Not a secret: the value itself.
+      greeting: { source: 'Parameter Store EXAMPLES_PARAMETER (String)', present: true, value: cfg.greeting },
+      parameterApiKey: facts('Parameter Store EXAMPLES_SECURE_PARAMETER (SecureString, decrypted)', cfg.parameterApiKey),
     },
     checks: {
       // CloudFormation resolved the reference at the last deploy, Secrets Manager answers with

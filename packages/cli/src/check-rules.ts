@@ -1,6 +1,7 @@
 import type { FieldInfo, SourceInfo } from '@custom-runtime/config';
 import type { FoundDefinition } from './definitions.js';
 import { ANY_RESOURCE, grants, type FunctionPermissions, type GrantAnswer } from './iam.js';
+import { parameterPathTarget, parameterTarget } from './parameter-target.js';
 import { literal, type Pattern } from './patterns.js';
 import type { SamFunction } from './sam-functions.js';
 import { isDynamicReference, keyArn, secretTarget, type SecretTarget } from './secret-target.js';
@@ -22,6 +23,8 @@ export type FindingCode =
   | 'unverified-batch-policy'
   | 'missing-kms-policy'
   | 'unverified-kms-policy'
+  | 'missing-parameter-policy'
+  | 'unverified-parameter-policy'
   | 'no-definition'
   | 'code-not-found'
   | 'not-checked';
@@ -103,6 +106,7 @@ class FunctionCheck {
     }
     this.#checkSecrets();
     this.#checkKms();
+    this.#checkParameters();
     return this.#findings;
   }
 
@@ -128,7 +132,7 @@ class FunctionCheck {
       const name = envNameOf(source);
       return name === undefined ? [] : [{ name, source, declaration: this.#declaration(name) }];
     });
-    const present = fixed.some((source) => source.kind === 'secretsmanager' && source.reference !== undefined) || read.some((r) => r.declaration !== undefined && !isEmpty(r.declaration));
+    const present = fixed.some(isLiteralReference) || read.some((r) => r.declaration !== undefined && !isEmpty(r.declaration));
     const undeclared = read.filter((r) => r.declaration === undefined);
     if (!present && !field.acceptsAbsent && firstDynamic === -1) {
       if (undeclared.length > 0) {
@@ -289,6 +293,75 @@ class FunctionCheck {
     }
   }
 
+  // Parameter Store: ssm:GetParameters on each parameter's ARN (ssm:GetParametersByPath on a
+  // path's own), kms:Decrypt on a customer managed key the field declares.
+  #checkParameters(): void {
+    const seen = new Set<string>();
+    for (const { definition, field, source } of [...this.#sources('ssm'), ...this.#sources('ssm-path')]) {
+      if (source.kind !== 'ssm' && source.kind !== 'ssm-path') continue;
+      const literalValue = source.kind === 'ssm' ? source.reference : source.path;
+      let value: TemplateValue;
+      let shown: string;
+      if (source.envName !== undefined) {
+        const declaration = this.#declaration(source.envName);
+        if (declaration === undefined || declaration.from === 'lambda' || isEmpty(declaration) || isUnknown(declaration)) continue;
+        if (declaration.from === 'template' && isDynamicReference(declaration.value)) {
+          this.#resolvedReference(definition, field.key, source.envName, 'ssm');
+          continue;
+        }
+        value = declaration.value;
+        shown = `via env ${source.envName} = ${declaration.from === 'image' ? `${displayLiteral(declaration.value)} (Dockerfile ENV)` : renderValue(value)}`;
+      } else {
+        value = literalValue!;
+        shown = `${displayLiteral(literalValue!)} (in code)`;
+      }
+      const key = `${source.kind} ${source.envName ?? `literal ${literalValue!}`} ${field.key}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const path = source.kind === 'ssm-path';
+      const target = path ? parameterPathTarget(this.#facts.template, value) : parameterTarget(this.#facts.template, value);
+      if ('error' in target) {
+        this.#add({
+          level: 'error',
+          code: 'bad-reference',
+          definition,
+          field: field.key,
+          ...(source.envName !== undefined && { envName: source.envName }),
+          message: `${field.key} (${source.location}): the value is not a parameter ${path ? 'path' : 'reference'}: ${target.error}`,
+          fix: path ? 'set it to the hierarchy to read, e.g. /app/prod/' : "set it to the parameter's name (e.g. !Ref YourParameter) or ARN",
+        });
+        continue;
+      }
+      const action = path ? 'ssm:GetParametersByPath' : 'ssm:GetParameters';
+      this.#report(grants(this.#facts.permissions, action, target.arn), {
+        definition,
+        field: field.key,
+        envName: source.envName,
+        what: `${field.key} (parameter ${path ? 'path ' : ''}${shown})`,
+        action,
+        missing: 'missing-parameter-policy',
+        unverified: 'unverified-parameter-policy',
+        fix: this.#policyFix(
+          `  - SSMParameterReadPolicy:\n      ParameterName: ${target.policyName}`,
+          action,
+          `!Sub 'arn:\${AWS::Partition}:ssm:\${AWS::Region}:\${AWS::AccountId}:parameter/${target.policyName}'`,
+        ),
+      });
+      if (source.keyId !== undefined) {
+        this.#report(grants(this.#facts.permissions, 'kms:Decrypt', keyArn(literal(source.keyId))), {
+          definition,
+          field: field.key,
+          envName: source.envName,
+          what: `${field.key} (SecureString ${shown}, encrypted with ${source.keyId})`,
+          action: 'kms:Decrypt',
+          missing: 'missing-kms-policy',
+          unverified: 'unverified-kms-policy',
+          fix: this.#kmsFix(source.keyId),
+        });
+      }
+    }
+  }
+
   #report(
     answer: GrantAnswer,
     finding: {
@@ -340,9 +413,11 @@ class FunctionCheck {
     return this.#policyFix(`  - KMSDecryptPolicy:\n      KeyId: ${id}`, 'kms:Decrypt', arn);
   }
 
-  #resolvedReference(definition: string, field: string, envName: string): void {
+  #resolvedReference(definition: string, field: string, envName: string, service: 'secretsmanager' | 'ssm' = 'secretsmanager'): void {
     // One finding per variable, naming every field that reads it.
     const index = this.#findings.findIndex((f) => f.code === 'resolved-reference' && f.envName === envName);
+    const what = service === 'ssm' ? "{{resolve:ssm:...}} dynamic reference, which CloudFormation replaces with the parameter's value" : "{{resolve:secretsmanager:...}} dynamic reference, which CloudFormation replaces with the secret's value";
+    const instead = service === 'ssm' ? "the parameter's name or ARN instead, e.g. " + envName + ': !Ref YourParameter' : "the secret's ARN or name instead, e.g. " + envName + ': !Ref YourSecret';
     const fields = index === -1 ? [field] : [...(this.#findings[index]!.field ?? '').split(', '), field];
     const finding: Finding = {
       function: this.#id,
@@ -352,9 +427,9 @@ class FunctionCheck {
       field: fields.join(', '),
       envName,
       message:
-        `${fields.join(', ')} (secretsmanager via env ${envName}): the template sets ${envName} to a {{resolve:secretsmanager:...}} dynamic reference, ` +
-        "which CloudFormation replaces with the secret's value at deployment: the function would get the value (visible in its configuration), not a reference",
-      fix: `set ${envName} to the secret's ARN or name instead, e.g. ${envName}: !Ref YourSecret`,
+        `${fields.join(', ')} (${service} via env ${envName}): the template sets ${envName} to a ${what} ` +
+        'at deployment: the function would get the value (visible in its configuration), not a reference',
+      fix: `set ${envName} to ${instead}`,
     };
     if (index === -1) this.#findings.push(finding);
     else this.#findings[index] = finding;
@@ -379,10 +454,21 @@ function envNameOf(source: SourceInfo): string | undefined {
       return source.name;
     case 'secretsmanager':
     case 'kms':
+    case 'ssm':
+    case 'ssm-path':
       return source.envName;
     case 'payload':
       return undefined;
   }
+}
+
+// Written in code: the field does not depend on a variable.
+function isLiteralReference(source: SourceInfo): boolean {
+  return (
+    (source.kind === 'secretsmanager' && source.reference !== undefined) ||
+    (source.kind === 'ssm' && source.reference !== undefined) ||
+    (source.kind === 'ssm-path' && source.path !== undefined)
+  );
 }
 
 function isEmpty(declaration: Declaration): boolean {

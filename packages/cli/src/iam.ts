@@ -32,7 +32,7 @@ export interface GrantAnswer {
   readonly reason: string | undefined;
 }
 
-// AWS managed policies that grant neither Secrets Manager nor KMS actions: no doubt from them.
+// AWS managed policies that grant neither Secrets Manager, Parameter Store nor KMS actions: no doubt from them.
 const UNRELATED_MANAGED_POLICIES = new Set([
   'AWSLambdaBasicExecutionRole',
   'AWSLambdaVPCAccessExecutionRole',
@@ -48,9 +48,9 @@ const UNRELATED_MANAGED_POLICIES = new Set([
 
 /**
  * The statements of a function's execution role: SAM's `Policies` (policy templates
- * `AWSSecretsManagerGetSecretValuePolicy`, `AWSSecretsManagerRotationPolicy` and
- * `KMSDecryptPolicy` are expanded as SAM expands them; other policy templates grant none of the
- * actions `check` asks about), or, when `Role` names an `AWS::IAM::Role` of the template, that
+ * `AWSSecretsManagerGetSecretValuePolicy`, `AWSSecretsManagerRotationPolicy`, `KMSDecryptPolicy`,
+ * `SSMParameterReadPolicy` and `SSMParameterWithSlashPrefixReadPolicy` are expanded as SAM
+ * expands them; other policy templates grant none of the actions `check` asks about), or, when `Role` names an `AWS::IAM::Role` of the template, that
  * role's inline and attached policies.
  */
 export function functionPermissions(template: SamTemplate, fn: SamFunction): FunctionPermissions {
@@ -176,6 +176,18 @@ class PolicyReader {
       case 'KMSDecryptPolicy':
         this.#push(allow(['kms:Decrypt'], [kmsKeyArn(patternOf(this.#template, parameter('KeyId'), 'policy'))], named));
         break;
+      case 'SSMParameterReadPolicy':
+      case 'SSMParameterWithSlashPrefixReadPolicy': {
+        // samtranslator/policy_templates_data/policy_templates.json: DescribeParameters on '*',
+        // the three reads on parameter/${ParameterName} (the slash variant: parameter${ParameterName}).
+        const slash = name === 'SSMParameterReadPolicy' ? '/' : '';
+        this.#push(allow(['ssm:DescribeParameters'], [literal('*', true)], named));
+        const resource = {
+          'Fn::Sub': [`arn:\${AWS::Partition}:ssm:\${AWS::Region}:\${AWS::AccountId}:parameter${slash}\${parameterName}`, { parameterName: parameter('ParameterName') }],
+        };
+        this.#push(allow(['ssm:GetParameters', 'ssm:GetParameter', 'ssm:GetParametersByPath'], [patternOf(this.#template, resource, 'policy')], named));
+        break;
+      }
       case 'AWSSecretsManagerRotationPolicy':
         // Only for the rotation function named in its condition: not a grant `check` can rely on.
         this.#push({
@@ -184,7 +196,7 @@ class PolicyReader {
         });
         break;
       default:
-        // Other SAM policy templates grant neither Secrets Manager reads nor kms:Decrypt.
+        // Other SAM policy templates grant neither Secrets Manager or Parameter Store reads nor kms:Decrypt.
         break;
     }
   }

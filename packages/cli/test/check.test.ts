@@ -379,6 +379,111 @@ ${image}`;
     expect(denied.report.findings.some((f) => f.code === 'missing-batch-policy')).toBe(false);
   });
 
+  describe('Parameter Store', () => {
+    const KEY = 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+    const fn = (policies: string, variables = '', extraResources = ''): string => `  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      PackageType: Image
+      ImageConfig:
+        Command: [parameters.handler]
+      Environment:
+        Variables:
+          HOST_PARAM: /fixture/host
+          PASSWORD_PARAM: /fixture/db/password
+          TREE_PATH: /fixture/tree/
+${variables}      Policies:
+${policies}
+${image}${extraResources}`;
+    const codes = (result: { report: CheckReport }): string[] => result.report.findings.map((f) => `${f.level} ${f.code} ${f.field ?? ''}`);
+
+    it("understands SAM's SSMParameterReadPolicy (parameter/${ParameterName}) and KMSDecryptPolicy for the declared key", async () => {
+      const granted = await report(
+        await write('ssm-granted.yaml', fn(`        - SSMParameterReadPolicy:\n            ParameterName: fixture/*\n        - KMSDecryptPolicy:\n            KeyId: 1234abcd-12ab-34cd-56ef-1234567890ab`)),
+      );
+      expect(granted.report.findings).toEqual([]);
+      expect(granted.code).toBe(0);
+      // The policy template's ParameterName has no leading slash: with one, it grants parameter//fixture/*.
+      const slashed = await report(await write('ssm-slashed.yaml', fn(`        - SSMParameterReadPolicy:\n            ParameterName: /fixture/*`)));
+      expect(codes(slashed)).toEqual([
+        'error missing-parameter-policy host',
+        'error missing-parameter-policy password',
+        'error missing-kms-policy password',
+        'error missing-parameter-policy flag',
+        'error missing-parameter-policy tree',
+      ]);
+      const withSlash = await report(
+        await write('ssm-with-slash.yaml', fn(`        - SSMParameterWithSlashPrefixReadPolicy:\n            ParameterName: /fixture/*\n        - KMSDecryptPolicy:\n            KeyId: 1234abcd-12ab-34cd-56ef-1234567890ab`)),
+      );
+      expect(withSlash.report.findings).toEqual([]);
+    });
+
+    it('names the action, the parameter ARN and the policy to add for each ungranted read', async () => {
+      const file = await write(
+        'ssm-narrow.yaml',
+        fn(`        - Statement:\n            - Effect: Allow\n              Action: ssm:GetParameters\n              Resource: !Sub arn:\${AWS::Partition}:ssm:\${AWS::Region}:\${AWS::AccountId}:parameter/fixture/host`),
+      );
+      const result = await report(file);
+      expect(result.code).toBe(1);
+      const byField = new Map(errors(result).map((f) => [`${f.code} ${f.field ?? ''}`, f]));
+      expect([...byField.keys()].sort()).toEqual([
+        'missing-kms-policy password',
+        'missing-parameter-policy flag',
+        'missing-parameter-policy password',
+        'missing-parameter-policy tree',
+      ]);
+      expect(byField.get('missing-parameter-policy password')).toMatchObject({
+        envName: 'PASSWORD_PARAM',
+        message: 'password (parameter via env PASSWORD_PARAM = /fixture/db/password): no policy grants ssm:GetParameters on it',
+        fix: 'add to Resources.Fn.Properties.Policies:\n  - SSMParameterReadPolicy:\n      ParameterName: fixture/db/password',
+      });
+      // The selector is not part of the resource IAM authorizes.
+      expect(byField.get('missing-parameter-policy flag')?.message).toBe(
+        'flag (parameter "/fixture/flag:stable" (in code)): no policy grants ssm:GetParameters on it',
+      );
+      // A path is authorized on its own ARN, with GetParametersByPath.
+      expect(byField.get('missing-parameter-policy tree')?.message).toBe(
+        'tree (parameter path via env TREE_PATH = /fixture/tree/): no policy grants ssm:GetParametersByPath on it',
+      );
+      expect(byField.get('missing-kms-policy password')?.message).toContain(`encrypted with ${KEY}): no policy grants kms:Decrypt on it`);
+    });
+
+    it("follows !Ref of an AWS::SSM::Parameter to its Name; a {{resolve:ssm:...}} variable and a non-reference are errors", async () => {
+      const statement = `        - Statement:\n            - Effect: Allow\n              Action: [ssm:GetParameters, ssm:GetParametersByPath, kms:Decrypt]\n              Resource: '*'`;
+      const reffed = await report(
+        await write(
+          'ssm-ref.yaml',
+          fn(
+            `        - Statement:\n            - Effect: Allow\n              Action: ssm:GetParameters\n              Resource: !Sub arn:\${AWS::Partition}:ssm:\${AWS::Region}:\${AWS::AccountId}:parameter/fixture/named-host`,
+            '',
+            '  HostParameter:\n    Type: AWS::SSM::Parameter\n    Properties:\n      Name: /fixture/named-host\n      Type: String\n      Value: h\n',
+          ).replace('HOST_PARAM: /fixture/host', 'HOST_PARAM: !Ref HostParameter'),
+        ),
+      );
+      expect(reffed.report.findings.some((f) => f.field === 'host')).toBe(false);
+
+      const resolved = await report(
+        await write('ssm-resolved.yaml', fn(statement).replace('HOST_PARAM: /fixture/host', "HOST_PARAM: '{{resolve:ssm:/fixture/host}}'")),
+      );
+      expect(errors(resolved)).toEqual([
+        expect.objectContaining({
+          code: 'resolved-reference',
+          field: 'host',
+          envName: 'HOST_PARAM',
+          message: expect.stringContaining("{{resolve:ssm:...}} dynamic reference, which CloudFormation replaces with the parameter's value at deployment"),
+        }),
+      ]);
+      const bad = await report(await write('ssm-bad.yaml', fn(statement).replace('HOST_PARAM: /fixture/host', 'HOST_PARAM: not/qualified')));
+      expect(errors(bad)).toEqual([
+        expect.objectContaining({
+          code: 'bad-reference',
+          field: 'host',
+          message: 'host (ssm via env HOST_PARAM): the value is not a parameter reference: a hierarchical parameter name starts with "/"',
+        }),
+      ]);
+    });
+  });
+
   it('says what is not built, and that the build builds it', async () => {
     const file = await write(
       'unbuilt.yaml',

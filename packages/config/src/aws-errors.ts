@@ -50,7 +50,7 @@ interface SdkErrorShape {
   readonly $metadata?: { readonly httpStatusCode?: unknown; readonly attempts?: unknown };
 }
 
-type Service = 'secretsmanager' | 'kms';
+type Service = 'secretsmanager' | 'kms' | 'ssm';
 
 /** Maps an error code (from an SDK exception or a batch item) to a failure. */
 export function failureFromCode(service: Service, code: string, attempts?: number): FetchFailure {
@@ -63,6 +63,12 @@ function knownFailure(service: Service, code: string, attempts: number | undefin
   switch (code) {
     case 'ResourceNotFoundException':
       return { kind: 'not-found', code, message: 'secret not found' };
+    case 'ParameterNotFound':
+      return { kind: 'not-found', code, message: 'parameter not found' };
+    case 'ParameterVersionNotFound':
+      return { kind: 'not-found', code, message: 'parameter version or label not found' };
+    case 'InvalidKeyId':
+      return { kind: 'key-unusable', code, message: 'Systems Manager could not use the KMS key of the SecureString' };
     case 'NotFoundException':
       return { kind: 'not-found', code, message: 'KMS key not found' };
     case 'AccessDeniedException':
@@ -90,6 +96,7 @@ function knownFailure(service: Service, code: string, attempts: number | undefin
     case 'InvalidParameterException':
       return { kind: 'invalid-request', code, message: 'rejected as an invalid parameter' };
     case 'InternalServiceError':
+    case 'InternalServerError':
     case 'InternalFailure':
     case 'KMSInternalException':
     case 'DependencyTimeoutException':
@@ -124,7 +131,7 @@ export function failureFromError(service: Service, error: unknown): FetchFailure
   if (status === undefined) {
     // No HTTP response: the endpoint could not be reached, or the client is misconfigured.
     const code = typeof e.code === 'string' ? e.code : name;
-    const what = service === 'secretsmanager' ? 'Secrets Manager' : 'KMS';
+    const what = service === 'secretsmanager' ? 'Secrets Manager' : service === 'ssm' ? 'Systems Manager' : 'KMS';
     return { kind: 'unavailable', code, message: `could not reach ${what} (${code})` };
   }
   const known = knownFailure(service, name, attempts);

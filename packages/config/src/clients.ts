@@ -1,11 +1,13 @@
 import type { KMSClient } from '@aws-sdk/client-kms';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SSMClient } from '@aws-sdk/client-ssm';
 import { forgetClockOffset } from './aws/clock-skew.js';
 import { forgetCredentials } from './aws/credentials.js';
 import { callAwsJson, leanRoute, type LeanRoute } from './aws/json-call.js';
-import { KMS, SECRETS_MANAGER, type AwsJsonService } from './aws/services.js';
+import { KMS, SECRETS_MANAGER, SSM, type AwsJsonService } from './aws/services.js';
 import { forgetConnections } from './aws/signed-request.js';
 import { resolveTimeouts, type AwsTimeouts, type ResolvedTimeouts } from './aws/timeouts.js';
+import { leanParameterStore, loadSsmSdk, sdkParameterStore, type ParameterStoreApi } from './parameter-store-api.js';
 
 /**
  * How the layer reaches AWS. By default it makes signed JSON calls itself (the lean path: no SDK
@@ -18,6 +20,8 @@ export interface ConfigClients {
   readonly secretsManager?: SecretsManagerClient;
   /** KMS client for `kms()` fields. */
   readonly kms?: KMSClient;
+  /** Parameter Store (`ssm()` and `ssmPath()` fields). */
+  readonly ssm?: SSMClient;
   /** Deadlines of the built-in calls (and of the default SDK clients); see {@link AwsTimeouts}. */
   readonly timeouts?: AwsTimeouts;
 }
@@ -146,6 +150,14 @@ const KMS_ACCESS: ServiceAccess<KmsApi, KMSClient> = {
   wrap: sdkKms,
 };
 
+const SSM_ACCESS: ServiceAccess<ParameterStoreApi, SSMClient> = {
+  service: SSM,
+  injected: (clients) => clients.ssm,
+  lean: (route, timeouts) => leanParameterStore(route, timeouts, defaultIdentity),
+  create: async (requestHandler) => new (await loadSsmSdk()).SSMClient({ requestHandler }),
+  wrap: sdkParameterStore,
+};
+
 /** @internal The Secrets Manager client for a definition. */
 export function secretsManagerApi(own: ConfigClients | undefined): Promise<SecretsManagerApi> {
   return chooseApi(SECRETS_MANAGER_ACCESS, own);
@@ -154,6 +166,11 @@ export function secretsManagerApi(own: ConfigClients | undefined): Promise<Secre
 /** @internal The KMS client for a definition. */
 export function kmsApi(own: ConfigClients | undefined): Promise<KmsApi> {
   return chooseApi(KMS_ACCESS, own);
+}
+
+/** @internal The Parameter Store client for a definition. */
+export function parameterStoreApi(own: ConfigClients | undefined): Promise<ParameterStoreApi> {
+  return chooseApi(SSM_ACCESS, own);
 }
 
 interface SdkHandlerOptions {

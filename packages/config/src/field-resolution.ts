@@ -1,8 +1,16 @@
 import { safeParse } from 'zod/v4/core';
 import { sourceCache, type CacheRequest, type ConfigLogger, type Outcome } from './cache.js';
-import { clientId, kmsApi, secretsManagerApi, type ConfigClients, type KmsApi, type SecretsManagerApi } from './clients.js';
+import {
+  clientId,
+  kmsApi,
+  parameterStoreApi,
+  secretsManagerApi,
+  type ConfigClients,
+  type KmsApi,
+  type SecretsManagerApi,
+} from './clients.js';
 import type { ConfigIssue, ConfigIssueReason } from './config-error.js';
-import { decode, type FetchedValue } from './fetched-value.js';
+import { decode, type Decoded, type FetchedValue } from './fetched-value.js';
 import type { ConfigField, KmsSource, Source } from './field.js';
 import { NO_EVENT } from './invocation.js';
 import { scrub, secretStrings } from './redaction.js';
@@ -11,6 +19,9 @@ import { readEnv } from './sources/env.js';
 import { decryptAll, kmsCacheKey, kmsRequest, type KmsRequest } from './sources/kms.js';
 import { readPath } from './sources/payload.js';
 import { fetchSecrets, lookupReference, secretCacheKey, secretLabel } from './sources/secrets-manager.js';
+import type { ParameterReference } from './parameter-reference.js';
+import type { ParameterStoreApi } from './parameter-store-api.js';
+import * as params from './sources/ssm.js';
 
 /** A field's position and sources, split where the event may take over. */
 export interface FieldPlan {
@@ -87,8 +98,11 @@ export class Resolution {
   readonly #outcomes = new Map<string, Outcome>();
   #secretsRequests = new Map<string, CacheRequest<SecretReference>>();
   #kmsRequests = new Map<string, CacheRequest<KmsRequest>>();
+  #parameterRequests = new Map<string, CacheRequest<ParameterReference>>();
+  #pathRequests = new Map<string, CacheRequest<params.PathRequest>>();
   #secretsManager: SecretsManagerApi | undefined;
   #kms: KmsApi | undefined;
+  #ssm: ParameterStoreApi | undefined;
 
   constructor(context: ResolutionContext, event: unknown, previous?: ReadonlyArray<FieldResolution | undefined>) {
     this.#context = context;
@@ -192,19 +206,23 @@ export class Resolution {
   async #clients(plans: readonly FieldPlan[], phase: 'static' | 'dynamic'): Promise<void> {
     let needsSecrets = false;
     let needsKms = false;
+    let needsSsm = false;
     for (const plan of plans) {
       for (const source of phase === 'static' ? plan.staticSources : plan.dynamicSources) {
         if (source.kind === 'secretsmanager') needsSecrets = true;
         if (source.kind === 'kms') needsKms = true;
+        if (source.kind === 'ssm' || source.kind === 'ssm-path') needsSsm = true;
       }
     }
     const own = this.#context.clients;
-    const [secrets, kmsOne] = await Promise.all([
+    const [secrets, kmsOne, ssmOne] = await Promise.all([
       needsSecrets ? secretsManagerApi(own) : undefined,
       needsKms ? kmsApi(own) : undefined,
+      needsSsm ? parameterStoreApi(own) : undefined,
     ]);
     this.#secretsManager = secrets;
     this.#kms = kmsOne;
+    this.#ssm = ssmOne;
   }
 
   #step(plan: FieldPlan, source: Source): Step {
@@ -250,6 +268,26 @@ export class Resolution {
           this.#kmsRequests.set(key, { request: built.request, label, ...this.#context.policy(plan) });
         }, undefined);
       }
+      case 'ssm': {
+        const lookup = params.lookupParameter(source);
+        if (lookup.kind === 'absent') return ABSENT;
+        if (lookup.kind === 'error') return issue(plan, source, 'bad-reference', `bad reference: ${lookup.message}`);
+        const key = params.parameterCacheKey(clientId(this.#ssm!), lookup.ref);
+        const label = params.parameterLabel(lookup.ref);
+        return this.#fromOutcome(plan, source, key, label, () => {
+          this.#parameterRequests.set(key, { request: lookup.ref, label, ...this.#context.policy(plan) });
+        }, source.jsonKey, (value) => params.decodeParameter(value, source, lookup.ref, plan.field.hasCustomSchema));
+      }
+      case 'ssm-path': {
+        const lookup = params.lookupPath(source);
+        if (lookup.kind === 'absent') return ABSENT;
+        if (lookup.kind === 'error') return issue(plan, source, 'bad-reference', `bad path: ${lookup.message}`);
+        const key = params.pathCacheKey(clientId(this.#ssm!), lookup.request);
+        const label = params.pathLabel(lookup.request);
+        return this.#fromOutcome(plan, source, key, label, () => {
+          this.#pathRequests.set(key, { request: lookup.request, label, ...this.#context.policy(plan) });
+        }, undefined, (value) => params.decodeTree(value, source));
+      }
     }
   }
 
@@ -260,6 +298,7 @@ export class Resolution {
     label: string,
     request: () => void,
     jsonKey: string | undefined,
+    decoder?: (value: FetchedValue) => Decoded,
   ): Step {
     const outcome = this.#outcomes.get(key);
     if (outcome === undefined) {
@@ -271,12 +310,9 @@ export class Resolution {
     }
     if (outcome.validUntil < this.validUntil) this.validUntil = outcome.validUntil;
     const format = source.kind === 'secretsmanager' || source.kind === 'kms' ? source.format : 'auto';
-    const decoded = decode(outcome.value, {
-      format,
-      jsonKey,
-      hasCustomSchema: plan.field.hasCustomSchema,
-      bytesAreText: source.kind === 'kms',
-    });
+    const decoded =
+      decoder?.(outcome.value) ??
+      decode(outcome.value, { format, jsonKey, hasCustomSchema: plan.field.hasCustomSchema, bytesAreText: source.kind === 'kms' });
     if (decoded.kind === 'absent') return { kind: 'absent', note: decoded.note && `${decoded.note} (${label})` };
     if (decoded.kind === 'error') return issue(plan, source, 'invalid', `invalid: ${decoded.message}`, label);
     // A refetch makes new objects; parsed JSON is compared by its source text instead.
@@ -297,20 +333,31 @@ export class Resolution {
   async #fetchPending(): Promise<void> {
     const secrets = this.#secretsRequests;
     const kmsRequests = this.#kmsRequests;
+    const parameterRequests = this.#parameterRequests;
+    const pathRequests = this.#pathRequests;
     this.#secretsRequests = new Map();
     this.#kmsRequests = new Map();
+    this.#parameterRequests = new Map();
+    this.#pathRequests = new Map();
     const logger = this.#context.logger;
     const secretsClient = this.#secretsManager;
     const kmsOne = this.#kms;
-    const [a, b] = await Promise.all([
+    const ssmApi = this.#ssm;
+    const [a, b, c, d] = await Promise.all([
       secrets.size > 0 && secretsClient !== undefined
         ? sourceCache.resolve(secrets, (requests) => fetchSecrets(secretsClient, requests), logger)
         : undefined,
       kmsRequests.size > 0 && kmsOne !== undefined
         ? sourceCache.resolve(kmsRequests, (requests) => decryptAll(kmsOne, requests), logger)
         : undefined,
+      parameterRequests.size > 0 && ssmApi !== undefined
+        ? sourceCache.resolve(parameterRequests, (requests) => params.fetchParameters(ssmApi, requests), logger)
+        : undefined,
+      pathRequests.size > 0 && ssmApi !== undefined
+        ? sourceCache.resolve(pathRequests, (requests) => params.fetchPaths(ssmApi, requests), logger)
+        : undefined,
     ]);
-    for (const outcomes of [a, b]) {
+    for (const outcomes of [a, b, c, d]) {
       if (outcomes !== undefined) for (const [key, outcome] of outcomes) this.#outcomes.set(key, outcome);
     }
   }
@@ -330,6 +377,10 @@ export function locationOf(source: Source): string {
       return source.envName !== undefined ? `secretsmanager via env ${source.envName}` : `secretsmanager "${source.reference ?? ''}"`;
     case 'kms':
       return kmsLabel(source);
+    case 'ssm':
+      return source.envName !== undefined ? `ssm via env ${source.envName}` : `ssm "${source.reference ?? ''}"`;
+    case 'ssm-path':
+      return source.envName !== undefined ? `ssm path via env ${source.envName}` : `ssm path "${source.path ?? ''}"`;
   }
 }
 
@@ -339,7 +390,8 @@ function kmsLabel(source: KmsSource): string {
 
 function issue(plan: FieldPlan, source: Source, reason: ConfigIssueReason, message: string, label?: string): Step {
   const where = locationOf(source);
-  const location = label !== undefined && source.kind === 'secretsmanager' && source.envName !== undefined ? `${label} via env ${source.envName}` : where;
+  const envName = source.kind === 'secretsmanager' || source.kind === 'ssm' || source.kind === 'ssm-path' ? source.envName : undefined;
+  const location = label !== undefined && envName !== undefined ? `${label} via env ${envName}` : where;
   return { kind: 'issue', issue: { field: plan.key, source: source.kind, location, reason, message } };
 }
 

@@ -5,7 +5,7 @@ import type { $ZodType } from 'zod/v4/core';
 export type Schema = $ZodType;
 
 /** Where a field's value can come from. */
-export type SourceKind = 'env' | 'payload' | 'secretsmanager' | 'kms';
+export type SourceKind = 'env' | 'payload' | 'secretsmanager' | 'kms' | 'ssm' | 'ssm-path';
 
 /**
  * How a fetched secret or decrypted plaintext is handed to the schema.
@@ -53,8 +53,40 @@ export interface KmsSource {
   readonly format: ValueFormat;
 }
 
+/** The three Parameter Store parameter types. */
+export type ParameterType = 'String' | 'StringList' | 'SecureString';
+
+/** A Parameter Store parameter whose reference is in an env var or given literally. */
+export interface ParameterSource {
+  readonly kind: 'ssm';
+  readonly envName: string | undefined;
+  readonly reference: string | undefined;
+  readonly jsonKey: string | undefined;
+  readonly version: number | undefined;
+  readonly label: string | undefined;
+  /** The type the parameter must have; `undefined` accepts any (and redacts the field). */
+  readonly type: ParameterType | undefined;
+  /** Customer managed KMS key of a SecureString, declared for `custom-runtime check`. */
+  readonly keyId: string | undefined;
+  readonly format: ValueFormat;
+}
+
+/** A Parameter Store hierarchy read as one object, its path in an env var or given literally. */
+export interface ParameterPathSource {
+  readonly kind: 'ssm-path';
+  readonly envName: string | undefined;
+  readonly path: string | undefined;
+  readonly recursive: boolean;
+  /** More parameters than this under the path is an error, not a truncated object. */
+  readonly maxParameters: number;
+  /** `false`: no SecureString expected under the path (one there is an error); the field is not redacted. */
+  readonly secure: boolean;
+  /** Customer managed KMS key of the SecureStrings under the path, declared for `custom-runtime check`. */
+  readonly keyId: string | undefined;
+}
+
 /** One place a field may be read from. */
-export type Source = EnvSource | PayloadSource | SecretSource | KmsSource;
+export type Source = EnvSource | PayloadSource | SecretSource | KmsSource | ParameterSource | ParameterPathSource;
 
 /** Caching of a field's Secrets Manager and KMS values. */
 export interface FieldCacheOptions {
@@ -79,6 +111,9 @@ export function isPayloadKind(source: Source): boolean {
 
 /** True for a source fetched from AWS, whose value is redacted by default. */
 export function isSecretKind(source: Source): boolean {
+  // A parameter's type is only known once fetched: unless declared plain, it may be a SecureString.
+  if (source.kind === 'ssm') return source.type !== 'String' && source.type !== 'StringList';
+  if (source.kind === 'ssm-path') return source.secure;
   return source.kind === 'secretsmanager' || source.kind === 'kms';
 }
 

@@ -1,6 +1,6 @@
 import { safeParse } from 'zod/v4/core';
 import type { ConfigDefinition, FieldMap } from './definition.js';
-import { isSecretKind, type ConfigField, type EncryptionContextOption, type FieldSettings, type Source } from './field.js';
+import { isSecretKind, type ConfigField, type EncryptionContextOption, type FieldSettings, type ParameterType, type Source } from './field.js';
 import { locationOf } from './field-resolution.js';
 
 /** An environment variable read as the field's value. */
@@ -53,8 +53,46 @@ export interface KmsSourceInfo {
   readonly location: string;
 }
 
+/**
+ * A Parameter Store parameter read with `GetParameters`. Exactly one of `envName` (the variable
+ * holding the reference) and `reference` (written in code) is set; `version`, `label` and `type`
+ * are the field's options (a reference may carry its own selector, which takes precedence).
+ */
+export interface ParameterSourceInfo {
+  readonly kind: 'ssm';
+  readonly envName?: string;
+  readonly reference?: string;
+  readonly key?: string;
+  readonly version?: number;
+  readonly label?: string;
+  readonly type?: ParameterType;
+  /** The customer managed KMS key the field declares. */
+  readonly keyId?: string;
+  /** How messages name this source, e.g. `ssm via env DB_HOST_PARAM`. */
+  readonly location: string;
+}
+
+/** A Parameter Store hierarchy read with `GetParametersByPath`; one of `envName` and `path` is set. */
+export interface ParameterPathSourceInfo {
+  readonly kind: 'ssm-path';
+  readonly envName?: string;
+  readonly path?: string;
+  readonly recursive: boolean;
+  readonly maxParameters: number;
+  /** The customer managed KMS key the field declares. */
+  readonly keyId?: string;
+  /** How messages name this source, e.g. `ssm path "/app/prod/"`. */
+  readonly location: string;
+}
+
 /** Where a field may be read from: one of its sources, described without any value. */
-export type SourceInfo = EnvSourceInfo | PayloadSourceInfo | SecretSourceInfo | KmsSourceInfo;
+export type SourceInfo =
+  | EnvSourceInfo
+  | PayloadSourceInfo
+  | SecretSourceInfo
+  | KmsSourceInfo
+  | ParameterSourceInfo
+  | ParameterPathSourceInfo;
 
 /** One field of a definition: its key, its sources in priority order, whether it may be absent. */
 export interface FieldInfo {
@@ -127,6 +165,28 @@ function sourceInfo(key: string, source: Source): SourceInfo {
         kind: 'kms',
         ...(source.input.kind === 'env' ? { envName: source.input.name } : { payloadPath: source.input.path }),
         encryptionContext: source.encryptionContext,
+        ...defined('keyId', source.keyId),
+        location,
+      });
+    case 'ssm':
+      return Object.freeze({
+        kind: 'ssm',
+        ...defined('envName', source.envName),
+        ...defined('reference', source.reference),
+        ...defined('key', source.jsonKey),
+        ...(source.version === undefined ? {} : { version: source.version }),
+        ...defined('label', source.label),
+        ...(source.type === undefined ? {} : { type: source.type }),
+        ...defined('keyId', source.keyId),
+        location,
+      });
+    case 'ssm-path':
+      return Object.freeze({
+        kind: 'ssm-path',
+        ...defined('envName', source.envName),
+        ...defined('path', source.path),
+        recursive: source.recursive,
+        maxParameters: source.maxParameters,
         ...defined('keyId', source.keyId),
         location,
       });

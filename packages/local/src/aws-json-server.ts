@@ -132,7 +132,7 @@ export interface AwsJsonServiceOptions {
 const MAX_BODY_BYTES = 1024 * 1024;
 
 /** Top-level request members never kept in {@link RecordedCall.input}. */
-const SENSITIVE_MEMBERS = new Set(['SecretString', 'SecretBinary', 'Plaintext']);
+const SENSITIVE_MEMBERS = new Set(['SecretString', 'SecretBinary', 'Plaintext', 'Value']);
 
 const JSON_CONTENT_TYPE = 'application/x-amz-json-1.1';
 /** The `NextToken` of the `repeat-next-token` fault. */

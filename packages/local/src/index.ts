@@ -3,6 +3,7 @@ export { startSecretsManager, type CreatedSecret, type SecretsManagerOptions, ty
 export { startContainerCredentials, type ContainerCredentialsOptions, type ContainerCredentialsStandIn } from './container-credentials.js';
 export type { StandInCredentials } from './sigv4-verifier.js';
 export { startKms, type CreatedKey, type EncryptionContext, type KmsOptions, type KmsStandIn } from './kms.js';
+export { startParameterStore, type ParameterStoreOptions, type ParameterStoreStandIn, type ParameterType, type PutParameterOptions, type PutParameterResult } from './parameter-store.js';
 export { startRuntimeApi, DEFAULT_TIMEOUT_MS, MAX_RESPONSE_BYTES, MAX_STREAMED_RESPONSE_BYTES } from './runtime-api-server.js';
 export type { ErrorDocument, ExtensionEventType, InitErrorRecord, InvocationResult, InvocationStatus, InvokeOptions } from './runtime-api-server.js';
 export type { RecordedRequest, RegisteredExtension, ResponseChunk, RestoreErrorRecord, RuntimeApiServer, RuntimeApiServerOptions, ShutdownReason } from './runtime-api-server.js';

@@ -63,12 +63,14 @@ export const config = {
     expect(fn.env.AWS_LAMBDA_INITIALIZATION_TYPE).toBe('snap-start');
 
     await fn.snapshot();
+    await fn.waitForLog(/step:before-1/);
     expect(steps(fn.logs())).toEqual(['init', 'prefetch', 'before-2', 'before-1']);
     expect(paths(fn.runtimeApi.requests)).toEqual([RESTORE_NEXT]);
 
     await fn.restore();
     const result = await fn.invoke({});
     expect(result.status, fn.logs()).toBe('success');
+    await fn.waitForLog(/step:invoke/);
     expect(steps(fn.logs())).toEqual([
       'init',
       'prefetch',
@@ -156,6 +158,7 @@ describe('any other initialization type', () => {
       });
       const result = await fn.invoke({});
       expect(result.status, fn.logs()).toBe('success');
+      await fn.waitForLog(/step:invoke/);
       expect(steps(fn.logs())).toEqual(['init', 'invoke']);
       expect(paths(fn.runtimeApi.requests)).not.toContain(RESTORE_NEXT);
       await expect(fn.snapshot()).rejects.toThrow(/snapStart: true/);

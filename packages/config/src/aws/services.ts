@@ -27,3 +27,12 @@ export const KMS: AwsJsonService = Object.freeze({
   endpointEnv: 'AWS_ENDPOINT_URL_KMS',
   title: 'KMS',
 });
+
+/** AWS Systems Manager Parameter Store (`AmazonSSM.GetParameters`, `AmazonSSM.GetParametersByPath`). */
+export const SSM: AwsJsonService = Object.freeze({
+  targetPrefix: 'AmazonSSM',
+  signingName: 'ssm',
+  hostPrefix: 'ssm',
+  endpointEnv: 'AWS_ENDPOINT_URL_SSM',
+  title: 'Systems Manager',
+});
