@@ -14,13 +14,14 @@ import { describeMachine, loadAverage } from './machine.js';
 import { markdownReport, textReport } from './report.js';
 import type { BenchResults, Section, Settings } from './results.js';
 import { runRuntimeBench, type RuntimeSettings } from './runtime-bench.js';
+import { runSsmBench, type SsmSettings } from './ssm-bench.js';
 import { svgChart } from './svg.js';
 import { checkTargets } from './targets.js';
 
 /** A worker's part of the run, and what --only names: `cold` is the cold-start group on both Nodes. */
-type Group = 'cold' | 'runtime' | 'config';
+type Group = 'cold' | 'runtime' | 'config' | 'ssm';
 /** In report order: the cold start first. */
-const GROUPS: readonly Group[] = ['cold', 'runtime', 'config'];
+const GROUPS: readonly Group[] = ['cold', 'runtime', 'config', 'ssm'];
 
 interface Args {
   readonly json: string | undefined;
@@ -33,7 +34,7 @@ interface Args {
 }
 
 const BENCH_ROOT = fileURLToPath(new URL('..', import.meta.url));
-const USAGE = 'usage: pnpm bench [--json <file>] [--rounds <n>] [--spawns <n>] [--only cold|runtime|config] [--quick]';
+const USAGE = 'usage: pnpm bench [--json <file>] [--rounds <n>] [--spawns <n>] [--only cold|runtime|config|ssm] [--quick]';
 
 function parseArgs(argv: readonly string[]): Args {
   let json: string | undefined;
@@ -45,7 +46,7 @@ function parseArgs(argv: readonly string[]): Args {
   let out: string | undefined;
   const group = (value: string | undefined): Group => {
     const found = GROUPS.find((id) => id === value);
-    if (found === undefined) throw new Error(`expected cold, runtime or config, got ${String(value)}\n${USAGE}`);
+    if (found === undefined) throw new Error(`expected cold, runtime, config or ssm, got ${String(value)}\n${USAGE}`);
     return found;
   };
   for (let i = 0; i < argv.length; i++) {
@@ -90,6 +91,11 @@ function coldStartSettings(args: Args): ColdStartSettings {
   return { spawns: args.spawns, latencyMs: 10 };
 }
 
+function ssmSettings(args: Args): SsmSettings {
+  const full: SsmSettings = { rounds: args.rounds, parameters: 20, latencyMs: 20, oursWarmIterations: 100_000, peerWarmIterations: 10_000 };
+  return args.quick ? { ...full, oursWarmIterations: 10_000, peerWarmIterations: 1_000 } : full;
+}
+
 function configSettings(args: Args): ConfigSettings {
   const full: ConfigSettings = {
     rounds: args.rounds,
@@ -122,7 +128,9 @@ async function worker(args: Args, id: Group): Promise<void> {
       ? [await runRuntimeBench(runtimeSettings(args), log)]
       : id === 'config'
         ? [await runConfigBench(configSettings(args), log)]
-        : await runColdStartBench(coldStartSettings(args), log);
+        : id === 'ssm'
+          ? [await runSsmBench(ssmSettings(args), log)]
+          : await runColdStartBench(coldStartSettings(args), log);
   await writeFile(args.out, JSON.stringify(sections));
 }
 
@@ -151,6 +159,7 @@ function flatSettings(args: Args): Settings {
   for (const [key, value] of Object.entries(coldStartSettings(args))) out[`coldStart.${key}`] = value;
   for (const [key, value] of Object.entries(runtimeSettings(args))) out[`runtime.${key}`] = value;
   for (const [key, value] of Object.entries(configSettings(args))) out[`config.${key}`] = value;
+  for (const [key, value] of Object.entries(ssmSettings(args))) out[`ssm.${key}`] = value;
   return out as Settings;
 }
 

@@ -23,7 +23,7 @@ export interface Metric {
 }
 
 export interface Section {
-  readonly id: 'coldStart' | 'coldStart22' | 'runtime' | 'config';
+  readonly id: 'coldStart' | 'coldStart22' | 'runtime' | 'config' | 'ssm';
   readonly title: string;
   readonly subjects: readonly Subject[];
   readonly metrics: readonly Metric[];

@@ -1,4 +1,5 @@
 import type { Section, TargetCheck } from './results.js';
+import { ssmTargets, type SsmSection } from './ssm-bench.js';
 import { median } from './stats.js';
 
 const TWO_MB_IN_MIB = 2e6 / 2 ** 20;
@@ -82,5 +83,7 @@ export function checkTargets(sections: readonly Section[]): TargetCheck[] {
       holds: ours <= 2000,
     });
   }
+  const ssm = sections.find((s): s is SsmSection => s.id === 'ssm');
+  if (ssm !== undefined) checks.push(...ssmTargets(ssm));
   return checks;
 }
