@@ -133,6 +133,18 @@ describeOnEachNode('handlers that break what the runtime uses', (node) => {
     expect(fn.hasExited).toBe(false);
     expect(fn.logs()).not.toContain('Runtime API unavailable');
   });
+
+  it('reports an uncaught exception after the handler replaced JSON.stringify, then exits', async () => {
+    const root = await makeTaskRoot({
+      'app.mjs': `export const handler = async () => { JSON.stringify = () => { throw new Error('stringify broken'); }; setTimeout(() => { throw new Error('later'); }, 1); await new Promise(() => setInterval(() => {}, 1000)); };`,
+    });
+    const fn = await startBootstrap({ node, taskRoot: root, handler: 'app.handler' });
+    const failed = await fn.invoke({});
+    // Posted by the runtime (the stand-in reports a process that exits silently as Runtime.ExitError).
+    expect(failed.errorType, fn.logs()).toBe('Runtime.UncaughtException');
+    expect(failed.error?.errorMessage).toBe('later');
+    expect((await fn.exited).code).toBe(129);
+  });
 });
 
 describeOnEachNode('a Runtime API in a non-recoverable state', (node) => {
