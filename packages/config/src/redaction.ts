@@ -35,7 +35,11 @@ export function secretStrings(raw: unknown, ...texts: ReadonlyArray<string | und
     const value = stack.pop();
     if (typeof value === 'string') {
       add(value);
-      // A schema coercing "007123456" to a number echoes 7123456.
+      // The forms a message echoing its input gives: JSON.stringify and util.inspect escape quotes,
+      // backslashes and control characters (generated passwords have them); a schema coercing
+      // "007123456" to a number echoes 7123456.
+      add(JSON.stringify(value).slice(1, -1));
+      add(inspect(value).slice(1, -1));
       const number = value.trim() === '' ? Number.NaN : Number(value);
       if (Number.isFinite(number)) add(String(number));
     }
