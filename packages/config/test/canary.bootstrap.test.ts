@@ -217,7 +217,12 @@ describe.each(['Text', 'JSON'] as const)('canary with %s logs: every rendering o
     const result = await fn.invoke({ token: canary() });
     expect(result.status, `${result.text()}\n${fn.logs()}`).toBe('success');
     await fn.stop();
-    const logs = fn.logs();
+    const wrapped = await world.start({ handler: 'render.tablesWrapped', env: renderEnv(world) });
+    const wrappedResult = await wrapped.invoke({ token: canary() });
+    expect(wrappedResult.status, `${wrappedResult.text()}\n${wrapped.logs()}`).toBe('success');
+    await wrapped.stop();
+    if (logFormat === 'Text') expect(wrapped.logs()).toContain('EventBinding { live: true }');
+    const logs = `${fn.logs()}\n${wrapped.logs()}`;
     // Not vacuous: the tables were printed, the plain field and the placeholders in them.
     expect(logs).toMatch(/│ tableName +│ 'orders' +│/);
     expect(logs).toMatch(/│ apiKey +│ '\[redacted\]' +│/);
