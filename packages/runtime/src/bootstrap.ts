@@ -54,7 +54,11 @@ async function main(): Promise<void> {
   const fatal = (err: unknown, typeHeader: string, code: number): void => {
     const { response } = describeError(err);
     const report = { ...response, errorType: typeHeader };
-    logger.error(`${typeHeader} ${JSON.stringify(report)}`);
+    try {
+      logger.error(`${typeHeader} ${JSON.stringify(report)}`);
+    } catch {
+      // JSON.stringify replaced by the handler: the post below still reports the fault.
+    }
     const posts = initialised
       ? [...inFlight].map((inv) => initClient.postError(inv, report, typeHeader))
       : [initClient.postInitError(report, typeHeader)];
