@@ -1,11 +1,11 @@
 // pnpm demo: the secrets example's real bootstrap and handlers on the local stand-ins of the
-// Lambda Runtime API, Secrets Manager and KMS. Run by `pnpm demo` after `pnpm build`.
+// Lambda Runtime API, Secrets Manager, KMS and Parameter Store. Run by `pnpm demo` after `pnpm build`.
 import { randomBytes } from 'node:crypto';
 import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startFunction, startKms, startSecretsManager } from '@custom-runtime/local';
+import { startFunction, startKms, startParameterStore, startSecretsManager } from '@custom-runtime/local';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const bootstrap = path.join(root, 'packages/runtime/dist/bootstrap');
@@ -30,6 +30,8 @@ function fieldTable(answer, previous) {
       ? 'absent'
       : f.keys
         ? `keys ${f.keys.join(', ')}`
+        : f.value !== undefined
+          ? `value ${JSON.stringify(f.value)} (not a secret)`
         : `${f.length} bytes, sha256 ${f.sha256}…`;
     return [name, f.source ?? '', facts];
   });
@@ -47,14 +49,26 @@ const functionLogs = (fn) =>
     .map((line) => line.replaceAll('\r', '\n  '))
     .join('\n');
 
+/** Resolves once the function polls /next; an init error (or an exit) fails the demo with it instead of waiting forever. */
+async function readyOrInitError(fn) {
+  const failed = Promise.race([
+    fn.runtimeApi.waitForInitError().then((e) => `init error ${e.errorType}: ${e.error?.errorMessage ?? ''}`),
+    fn.exited.then((exit) => `the bootstrap exited (code ${exit.code}, signal ${exit.signal})\n${fn.logs()}`),
+  ]).then((why) => Promise.reject(new Error(why)));
+  failed.catch(() => {});
+  await Promise.race([fn.runtimeApi.waitForPoll(), failed]);
+}
+
 const cleanups = [];
 try {
-  progress('Starting the Secrets Manager and KMS stand-ins on 127.0.0.1');
+  progress('Starting the Secrets Manager, KMS and Parameter Store stand-ins on 127.0.0.1');
   const [sm, kms] = await Promise.all([startSecretsManager(), startKms()]);
   cleanups.push(() => sm.close(), () => kms.close());
-  console.log(indent(`Secrets Manager ${sm.url}\nKMS             ${kms.url}`));
+  const ssm = await startParameterStore({ kms });
+  cleanups.push(() => ssm.close());
+  console.log(indent(`Secrets Manager ${sm.url}\nKMS             ${kms.url}\nParameter Store ${ssm.url}`));
 
-  progress('Seeding a JSON secret, a KMS key and a value encrypted the way the Lambda console does');
+  progress('Seeding a JSON secret, a KMS key, a value encrypted the way the Lambda console does, and two parameters');
   // Fresh random values: nothing printed below can be compared against a known string.
   const password = randomBytes(18).toString('base64url');
   const secret = sm.createSecret('examples/secrets-demo', JSON.stringify({ username: 'app', password }));
@@ -63,7 +77,15 @@ try {
   const legacyToken = kms.encryptToBase64(key.keyId, `legacy-${randomBytes(8).toString('hex')}`, {
     LambdaFunctionName: FUNCTION_NAME,
   });
-  console.log(indent(`secret ${secret.arn}\nkey    ${key.arn}\nLEGACY_TOKEN_ENCRYPTED = ${legacyToken.slice(0, 16)}… (base64 ciphertext)`));
+  // The template's String parameter, and the SecureString made with `aws ssm put-parameter`.
+  const greeting = ssm.putParameter('/examples/secrets/greeting', 'hello from Parameter Store');
+  const secureParameter = ssm.putParameter('/examples/secrets/api-key', randomBytes(12).toString('hex'), { type: 'SecureString' });
+  console.log(
+    indent(
+      `secret ${secret.arn}\nkey    ${key.arn}\nLEGACY_TOKEN_ENCRYPTED = ${legacyToken.slice(0, 16)}… (base64 ciphertext)\n` +
+        `parameters ${greeting.arn} (String), ${secureParameter.arn} (SecureString)`,
+    ),
+  );
 
   // What template.yaml and CloudFormation give the function, with the SDK pointed at the stand-ins.
   const env = {
@@ -72,8 +94,11 @@ try {
     RESOLVED_PASSWORD: password, // what {{resolve:secretsmanager:...:password}} resolves to at deploy time
     EXAMPLES_SECRET_ARN: secret.arn,
     LEGACY_TOKEN_ENCRYPTED: legacyToken,
+    EXAMPLES_PARAMETER: '/examples/secrets/greeting',
+    EXAMPLES_SECURE_PARAMETER: '/examples/secrets/api-key',
     AWS_ENDPOINT_URL_SECRETS_MANAGER: sm.url,
     AWS_ENDPOINT_URL_KMS: kms.url,
+    AWS_ENDPOINT_URL_SSM: ssm.url,
     AWS_ACCESS_KEY_ID: 'demo',
     AWS_SECRET_ACCESS_KEY: 'demo',
     AWS_REGION: sm.region,
@@ -89,8 +114,10 @@ try {
   progress('Starting the bootstrap with CMD ["handler.handler"] (config prefetched during init)');
   const fn = await startFunction({ bootstrap, taskRoot, handler: 'handler.handler', functionName: FUNCTION_NAME, env });
   cleanups.push(() => fn.stop());
-  await fn.runtimeApi.waitForPoll();
-  console.log(indent(`ready after ${sm.callCount()} Secrets Manager and ${kms.callCount()} KMS call(s), before the first invocation`));
+  await readyOrInitError(fn);
+  console.log(
+    indent(`ready after ${sm.callCount()} Secrets Manager, ${kms.callCount()} KMS and ${ssm.callCount()} Parameter Store call(s), before the first invocation`),
+  );
 
   progress('Invoking it three times; the third passes a value in the payload');
   let previous;
@@ -99,10 +126,10 @@ try {
     ['warm', {}],
     ['with payload', { requestToken: `tok-${randomBytes(6).toString('hex')}` }],
   ]) {
-    const callsBefore = sm.callCount() + kms.callCount();
+    const callsBefore = sm.callCount() + kms.callCount() + ssm.callCount();
     const result = await fn.invoke(event);
     if (result.status !== 'success') throw new Error(`invocation failed: ${result.text()}`);
-    const calls = sm.callCount() + kms.callCount() - callsBefore;
+    const calls = sm.callCount() + kms.callCount() + ssm.callCount() - callsBefore;
     const answer = result.json();
     show(
       `${label}: ${result.durationMs.toFixed(1)} ms, ${calls} AWS call(s), stage ${answer.stage}, checks ${JSON.stringify(answer.checks)}`,

@@ -1,13 +1,17 @@
-// `pnpm bench`: bundles src/main.ts into dist/main.mjs with esbuild (Node 20 cannot run
-// TypeScript) and runs it. Packages stay external, so the workspace packages are the built
-// dist/ files users get; `pnpm bench` at the root builds them first.
+// `pnpm bench`: installs the peers the workspace does not (install-peers.mjs), bundles
+// src/main.ts into dist/main.mjs with esbuild (Node 20 cannot run TypeScript) and runs it.
+// Packages stay external, so the workspace packages are the built dist/ files users get;
+// `pnpm bench` at the root builds them first.
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { ensurePeers } from './install-peers.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const outfile = `${root}dist/main.mjs`;
+
+ensurePeers();
 
 await build({
   entryPoints: [`${root}src/main.ts`],

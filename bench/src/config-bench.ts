@@ -7,6 +7,7 @@ import { startKms, startSecretsManager, type KmsStandIn, type SecretsManagerStan
 import middy from '@middy/core';
 import secretsManager from '@middy/secrets-manager';
 import { loadAverage } from './machine.js';
+import { rotated } from './order.js';
 import type { Metric, Section, Subject } from './results.js';
 
 export interface ConfigSettings {
@@ -200,12 +201,12 @@ export async function runConfigBench(settings: ConfigSettings, log: Log): Promis
     );
     // Loads the SDK and each library's modules and warms the JIT, so rounds compare steady code.
     log('config: warm-up round (discarded)');
-    await oneRound(fixture, settings.oursWarmIterations, settings.peerWarmIterations);
+    await oneRound(fixture, settings.oursWarmIterations, settings.peerWarmIterations, 0);
 
     for (let round = 1; round <= settings.rounds; round++) {
       const tag = `config round ${round}/${settings.rounds}`;
       roundLoad.push(loadAverage());
-      const r = await oneRound(fixture, settings.oursWarmIterations, settings.peerWarmIterations);
+      const r = await oneRound(fixture, settings.oursWarmIterations, settings.peerWarmIterations, round);
       for (const id of ['ours', 'powertools', 'middy'] as const) {
         coldMs[id]?.push(r.cold[id].ms);
         coldCalls[id]?.push(r.cold[id].secretsManagerCalls);
@@ -253,6 +254,7 @@ export async function runConfigBench(settings: ConfigSettings, log: Log): Promis
       `Each library uses the real @aws-sdk/client-secrets-manager client it creates itself from the environment (AWS_ENDPOINT_URL_SECRETS_MANAGER → the stand-in, dummy credentials); the stand-ins run in the benchmark process and answer each call after ${settings.latencyMs} ms.`,
       `One bare HTTP round trip to the stand-in (no SDK, new connection) took ${fmt(roundTripMs)} ms in this run.`,
       `Cold: wall time from building the config/provider/middleware to having all ${n} values, with a new SDK client (new connection) and an empty cache each round; calls are counted by the stand-in.`,
+      'Within a round the cold resolutions, then the warm loops, run one subject after the other in an order that rotates from round to round.',
       `Warm, ours: \`await getConfig(definition)\` (all ${n} values), mean over ${settings.oursWarmIterations.toLocaleString('en-US')} calls per round.`,
       `Warm, Powertools: the same ${n} cached \`getSecret\` calls in one Promise.all, mean over ${settings.peerWarmIterations.toLocaleString('en-US')} per round (maxAge 300 s, so nothing is refetched).`,
       `Warm, Middy: one whole invocation of the middy-wrapped trivial handler with the cache filled (cacheExpiry -1) and setToContext, with a Lambda-like context (so middy arms and clears its timeout timer as it does in Lambda); nothing subtracted. Mean over ${settings.peerWarmIterations.toLocaleString('en-US')} per round.`,
@@ -267,11 +269,21 @@ interface RoundFigures {
   readonly warm: Record<'ours' | 'powertools' | 'middy', number>;
 }
 
-async function oneRound(fixture: Fixture, oursIterations: number, peerIterations: number): Promise<RoundFigures> {
-  const ours = await coldOurs(fixture, false);
-  const oursKms = await coldOurs(fixture, true);
-  const powertools = await coldPowertools(fixture);
-  const { cold: middyCold, handler } = await coldMiddy(fixture);
+async function oneRound(fixture: Fixture, oursIterations: number, peerIterations: number, round: number): Promise<RoundFigures> {
+  // Cold, then warm, each in an order that rotates from round to round: no subject always goes first.
+  const cold: Partial<Record<'ours' | 'oursKms' | 'powertools' | 'middy', Cold>> = {};
+  let handler: MiddyHandler | undefined;
+  const coldSteps = {
+    ours: async () => void (cold.ours = await coldOurs(fixture, false)),
+    oursKms: async () => void (cold.oursKms = await coldOurs(fixture, true)),
+    powertools: async () => void (cold.powertools = await coldPowertools(fixture)),
+    middy: async () => {
+      const result = await coldMiddy(fixture);
+      cold.middy = result.cold;
+      handler = result.handler;
+    },
+  };
+  for (const step of rotated(Object.values(coldSteps), round)) await step();
 
   // Ours' warm definition is resolved once here, outside any timed window.
   const definition = defineConfig(secretFields(fixture));
@@ -279,13 +291,24 @@ async function oneRound(fixture: Fixture, oursIterations: number, peerIterations
   fixture.sm.resetCalls();
   const context = lambdaContext();
   const event = {};
-  const warm = {
-    ours: await nsPer(oursIterations, () => getConfig(definition)),
-    powertools: await nsPer(peerIterations, () => powertoolsGetAll(fixture.names)),
-    middy: await nsPer(peerIterations, () => handler(event, context)),
+  const middyHandler = handler as MiddyHandler;
+  const warm: Partial<Record<'ours' | 'powertools' | 'middy', number>> = {};
+  const warmSteps = {
+    ours: async () => void (warm.ours = await nsPer(oursIterations, () => getConfig(definition))),
+    powertools: async () => void (warm.powertools = await nsPer(peerIterations, () => powertoolsGetAll(fixture.names))),
+    middy: async () => void (warm.middy = await nsPer(peerIterations, () => middyHandler(event, context))),
   };
+  for (const step of rotated(Object.values(warmSteps), round)) await step();
   if (fixture.sm.callCount() > 0) throw new Error('a warm loop called Secrets Manager: a cache expired during the loop');
-  return { cold: { ours, powertools, middy: middyCold }, oursKms, warm };
+  const got = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error('a step of the round did not run');
+    return value;
+  };
+  return {
+    cold: { ours: got(cold.ours), powertools: got(cold.powertools), middy: got(cold.middy) },
+    oursKms: got(cold.oursKms),
+    warm: { ours: got(warm.ours), powertools: got(warm.powertools), middy: got(warm.middy) },
+  };
 }
 
 /** One call to the stand-in without the SDK (a fresh connection each): what one round trip costs here. */

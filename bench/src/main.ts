@@ -8,38 +8,46 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runColdStartBench, type ColdStartSettings } from './cold-start-bench.js';
 import { runConfigBench, type ConfigSettings } from './config-bench.js';
 import { describeMachine, loadAverage } from './machine.js';
 import { markdownReport, textReport } from './report.js';
 import type { BenchResults, Section, Settings } from './results.js';
 import { runRuntimeBench, type RuntimeSettings } from './runtime-bench.js';
+import { runSsmBench, type SsmSettings } from './ssm-bench.js';
 import { svgChart } from './svg.js';
 import { checkTargets } from './targets.js';
 
-type SectionId = Section['id'];
+/** A worker's part of the run, and what --only names: `cold` is the cold-start group on both Nodes. */
+type Group = 'cold' | 'runtime' | 'config' | 'ssm';
+/** In report order: the cold start first. */
+const GROUPS: readonly Group[] = ['cold', 'runtime', 'config', 'ssm'];
 
 interface Args {
   readonly json: string | undefined;
   readonly rounds: number;
+  readonly spawns: number;
   readonly quick: boolean;
-  readonly only: SectionId | undefined;
-  readonly worker: SectionId | undefined;
+  readonly only: Group | undefined;
+  readonly worker: Group | undefined;
   readonly out: string | undefined;
 }
 
 const BENCH_ROOT = fileURLToPath(new URL('..', import.meta.url));
-const USAGE = 'usage: pnpm bench [--json <file>] [--rounds <n>] [--only runtime|config] [--quick]';
+const USAGE = 'usage: pnpm bench [--json <file>] [--rounds <n>] [--spawns <n>] [--only cold|runtime|config|ssm] [--quick]';
 
 function parseArgs(argv: readonly string[]): Args {
   let json: string | undefined;
   let rounds = 5;
+  let spawns: number | undefined;
   let quick = false;
-  let only: SectionId | undefined;
-  let worker: SectionId | undefined;
+  let only: Group | undefined;
+  let worker: Group | undefined;
   let out: string | undefined;
-  const section = (value: string | undefined): SectionId => {
-    if (value === 'runtime' || value === 'config') return value;
-    throw new Error(`expected runtime or config, got ${String(value)}\n${USAGE}`);
+  const group = (value: string | undefined): Group => {
+    const found = GROUPS.find((id) => id === value);
+    if (found === undefined) throw new Error(`expected cold, runtime, config or ssm, got ${String(value)}\n${USAGE}`);
+    return found;
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -50,15 +58,18 @@ function parseArgs(argv: readonly string[]): Args {
     };
     if (arg === '--json') json = value();
     else if (arg === '--rounds') rounds = Number(value());
+    else if (arg === '--spawns') spawns = Number(value());
     else if (arg === '--quick') quick = true;
-    else if (arg === '--only') only = section(value());
-    else if (arg === '--worker') worker = section(value());
+    else if (arg === '--only') only = group(value());
+    else if (arg === '--worker') worker = group(value());
     else if (arg === '--out') out = value();
     else if (arg === '--') continue;
     else throw new Error(`unknown argument ${String(arg)}\n${USAGE}`);
   }
   if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds must be a positive integer\n${USAGE}`);
-  return { json, rounds, quick, only, worker, out };
+  const spawnCount = spawns ?? (quick ? 3 : 15);
+  if (!Number.isInteger(spawnCount) || spawnCount < 1) throw new Error(`--spawns must be a positive integer\n${USAGE}`);
+  return { json, rounds, spawns: spawnCount, quick, only, worker, out };
 }
 
 function runtimeSettings(args: Args): RuntimeSettings {
@@ -74,6 +85,15 @@ function runtimeSettings(args: Args): RuntimeSettings {
   };
   if (!args.quick) return full;
   return { ...full, spawnsPerRound: 3, warmupInvocations: 200, measuredInvocations: 1_000, totalInvocations: 2_000, largeWarmupInvocations: 5, largeInvocations: 30 };
+}
+
+function coldStartSettings(args: Args): ColdStartSettings {
+  return { spawns: args.spawns, latencyMs: 10 };
+}
+
+function ssmSettings(args: Args): SsmSettings {
+  const full: SsmSettings = { rounds: args.rounds, parameters: 20, latencyMs: 20, oursWarmIterations: 100_000, peerWarmIterations: 10_000 };
+  return args.quick ? { ...full, oursWarmIterations: 10_000, peerWarmIterations: 1_000 } : full;
 }
 
 function configSettings(args: Args): ConfigSettings {
@@ -99,19 +119,26 @@ function log(line: string): void {
 }
 
 /** Inside a worker: measure one section and write it as JSON for the parent. */
-async function worker(args: Args, id: SectionId): Promise<void> {
+async function worker(args: Args, id: Group): Promise<void> {
   if (args.out === undefined) throw new Error('--worker needs --out');
   // An interrupted worker still kills the runtimes it started (startFunction's exit hook).
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => process.exit(130));
-  const section = id === 'runtime' ? await runRuntimeBench(runtimeSettings(args), log) : await runConfigBench(configSettings(args), log);
-  await writeFile(args.out, JSON.stringify(section));
+  const sections =
+    id === 'runtime'
+      ? [await runRuntimeBench(runtimeSettings(args), log)]
+      : id === 'config'
+        ? [await runConfigBench(configSettings(args), log)]
+        : id === 'ssm'
+          ? [await runSsmBench(ssmSettings(args), log)]
+          : await runColdStartBench(coldStartSettings(args), log);
+  await writeFile(args.out, JSON.stringify(sections));
 }
 
 let current: ChildProcess | undefined;
 
-function runWorker(id: SectionId, args: Args, out: string): Promise<Section> {
+function runWorker(id: Group, args: Args, out: string): Promise<Section[]> {
   const script = process.argv[1] as string;
-  const forwarded = ['--rounds', String(args.rounds), ...(args.quick ? ['--quick'] : [])];
+  const forwarded = ['--rounds', String(args.rounds), '--spawns', String(args.spawns), ...(args.quick ? ['--quick'] : [])];
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, [script, '--worker', id, '--out', out, ...forwarded], { stdio: 'inherit' });
     current = child;
@@ -122,15 +149,17 @@ function runWorker(id: SectionId, args: Args, out: string): Promise<Section> {
         reject(new Error(`the ${id} worker failed (${signal ?? `exit code ${String(code)}`})`));
         return;
       }
-      readFile(out, 'utf8').then((text) => resolvePromise(JSON.parse(text) as Section), reject);
+      readFile(out, 'utf8').then((text) => resolvePromise(JSON.parse(text) as Section[]), reject);
     });
   });
 }
 
 function flatSettings(args: Args): Settings {
   const out: Record<string, number | string | boolean> = { rounds: args.rounds, quick: args.quick };
+  for (const [key, value] of Object.entries(coldStartSettings(args))) out[`coldStart.${key}`] = value;
   for (const [key, value] of Object.entries(runtimeSettings(args))) out[`runtime.${key}`] = value;
   for (const [key, value] of Object.entries(configSettings(args))) out[`config.${key}`] = value;
+  for (const [key, value] of Object.entries(ssmSettings(args))) out[`ssm.${key}`] = value;
   return out as Settings;
 }
 
@@ -150,11 +179,11 @@ async function orchestrate(args: Args): Promise<number> {
   const sections: Section[] = [];
   let failed = false;
   try {
-    for (const id of ['runtime', 'config'] as const) {
+    for (const id of GROUPS) {
       if (args.only !== undefined && args.only !== id) continue;
-      log(`bench: ${id} section, in a worker process`);
+      log(`bench: ${id} section${id === 'cold' ? 's (Node 20 and Node 22)' : ''}, in a worker process`);
       try {
-        sections.push(await runWorker(id, args, join(scratch, `${id}.json`)));
+        sections.push(...(await runWorker(id, args, join(scratch, `${id}.json`))));
       } catch (err) {
         failed = true;
         log(`bench: ${(err as Error).message}`);

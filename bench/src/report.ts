@@ -27,7 +27,7 @@ function ratioCell(metric: Metric, peer: string): string {
 
 /** Header and rows of a section's table: median (min–max) per subject, then ours/peer. */
 function tableOf(section: Section): { header: string[]; rows: string[][] } {
-  const peers = section.subjects.slice(1);
+  const peers = section.subjects.slice(1).filter((s) => s.ratio !== false);
   const header = [
     'metric',
     ...section.subjects.map((s) => s.label),
@@ -45,6 +45,13 @@ function roundsOf(section: Section): number {
   return Math.max(0, ...section.metrics.flatMap((m) => Object.values(m.rounds).map((r) => r.length)));
 }
 
+/** "5 rounds", "15 spawns": what the median and min–max of the section are taken over. */
+function repetitionsOf(section: Section): string {
+  const n = roundsOf(section);
+  const unit = section.repetitions === 'spawns' ? 'spawn' : 'round';
+  return `${n} ${unit}${n === 1 ? '' : 's'}`;
+}
+
 /** The plain-text table printed at the end of a run. */
 export function textReport(results: BenchResults): string {
   const lines: string[] = [];
@@ -54,7 +61,7 @@ export function textReport(results: BenchResults): string {
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
     const line = (cells: string[]): string =>
       cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
-    lines.push('', `${section.title} — median (min–max) of ${roundsOf(section)} round${roundsOf(section) === 1 ? '' : 's'}`);
+    lines.push('', `${section.title} — median (min–max) of ${repetitionsOf(section)}`);
     lines.push(line(header));
     lines.push(widths.map((w) => '-'.repeat(w)).join('  '));
     for (const row of rows) lines.push(line(row));
@@ -87,13 +94,13 @@ export function markdownReport(results: BenchResults): string {
     `Measured by \`pnpm bench\` (bench/README.md) in one run on one machine: ${machine.cpuModel}, ${machine.cores} cores, ` +
       `Node ${machine.node}, ${machine.date.slice(0, 10)}. Load average ${num(machine.loadAverageAtStart, 2)} at the start and ` +
       `${num(results.loadAverageAtEnd, 2)} at the end; the measurements took ${num(results.wallSeconds, 0)} s. ` +
-      'Each cell is the median over the rounds, with the lowest and highest round in parentheses; ' +
-      'subjects alternate within every round. Ratios are ours ÷ peer, of the medians.',
+      'Each cell is the median over the rounds (the cold start: over the spawns), with the lowest and highest in parentheses; ' +
+      'subjects alternate within every round, in an order that rotates from round to round. Ratios are ours ÷ peer, of the medians.',
   );
   for (const section of results.sections) {
     const { header, rows } = tableOf(section);
     out.push('', `### ${section.title}`, '');
-    out.push(`${roundsOf(section)} round${roundsOf(section) === 1 ? '' : 's'} after a warm-up.`, '');
+    out.push(`${section.repetitions === 'spawns' ? `${repetitionsOf(section)} per subject` : repetitionsOf(section)} after a warm-up.`, '');
     out.push(`| ${header.map(md).join(' | ')} |`);
     out.push(`|${header.map((_, i) => (i === 0 ? ' --- ' : ' ---: ')).join('|')}|`);
     for (const row of rows) out.push(`| ${row.map(md).join(' | ')} |`);

@@ -6,6 +6,8 @@ export interface Subject {
   readonly label: string;
   /** How it is started or called, in a sentence: printed under the table. */
   readonly how: string;
+  /** False for a variant of ours shown for one figure: the table gets no ours/<id> column for it. */
+  readonly ratio?: boolean;
 }
 
 /** One figure, measured once per round for each subject that has it. */
@@ -21,10 +23,12 @@ export interface Metric {
 }
 
 export interface Section {
-  readonly id: 'runtime' | 'config';
+  readonly id: 'coldStart' | 'coldStart22' | 'runtime' | 'config' | 'ssm';
   readonly title: string;
   readonly subjects: readonly Subject[];
   readonly metrics: readonly Metric[];
+  /** What a metric's values are one per: `rounds` unless said (the cold start has one per spawn). */
+  readonly repetitions?: 'rounds' | 'spawns';
   /** What the figures mean and what they leave out. */
   readonly notes: readonly string[];
   /** Samples finer than one value per round (e.g. each spawn), for the JSON file. */

@@ -1,14 +1,16 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { startFunction, startRuntimeApi, type FunctionOptions, type LocalFunction, type RuntimeApiServer } from '@custom-runtime/local';
 import { loadAverage } from './machine.js';
+import { locateBootstrap, locateRic } from './locate.js';
 import { clockTicksPerSecond, cpuTicks, rssBytes } from './proc.js';
 import type { Metric, Section, Subject } from './results.js';
 import { median } from './stats.js';
+import { rotated } from './order.js';
 
 /** How much of each measurement a run does. */
 export interface RuntimeSettings {
@@ -28,7 +30,7 @@ export interface RuntimeSettings {
 type Log = (line: string) => void;
 
 interface RuntimeSubject extends Subject {
-  readonly id: 'ours' | 'ric' | 'floor';
+  readonly id: 'ours' | 'ric' | 'floor' | 'oursConfig';
   options(kind: 'small' | 'large', taskRoot: string, settings: RuntimeSettings): FunctionOptions;
 }
 
@@ -36,30 +38,18 @@ const BENCH_ROOT = fileURLToPath(new URL('..', import.meta.url));
 const FLOOR_CLIENT = join(BENCH_ROOT, 'fixtures', 'floor-client.mjs');
 const EVENT = {};
 
-/** The handler both runtimes load, and the 1 MiB one; written to a temporary task root. */
+/** The handler both runtimes load, the 1 MiB one and ours with a config; written to a temporary task root. */
 function handlerModules(settings: RuntimeSettings): Record<string, string> {
+  // The built package, by absolute URL: the task root is a temporary directory with no node_modules.
+  const configUrl = pathToFileURL(createRequire(import.meta.url).resolve('@custom-runtime/config')).href;
   return {
     'app.mjs': 'export const handler = async () => ({ ok: true });\n',
+    'config-app.mjs':
+      `import { defineConfig, env, getConfig } from ${JSON.stringify(configUrl)};\n` +
+      "export const config = defineConfig({ greeting: env('GREETING'), stage: env('STAGE') });\n" +
+      'export const handler = async () => ({ ok: (await getConfig(config)).greeting === "hello" });\n',
     'large.mjs': `const body = 'x'.repeat(${settings.largeResponseBytes});\nexport const handler = async () => body;\n`,
   };
-}
-
-function locateBootstrap(): string {
-  const path = createRequire(import.meta.url).resolve('@custom-runtime/runtime/bootstrap');
-  if (!existsSync(path)) throw new Error(`${path} is missing: run \`pnpm --filter @custom-runtime/runtime build\``);
-  return path;
-}
-
-/** The peer's bin file, as `npx aws-lambda-ric` would run it. */
-function locateRic(): { readonly bin: string; readonly version: string } {
-  const dir = join(BENCH_ROOT, 'node_modules', 'aws-lambda-ric');
-  const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {
-    version: string;
-    bin?: string | Record<string, string>;
-  };
-  const bin = typeof manifest.bin === 'string' ? manifest.bin : manifest.bin?.['aws-lambda-ric'];
-  if (bin === undefined) throw new Error('aws-lambda-ric has no bin entry');
-  return { bin: join(dir, bin), version: manifest.version };
 }
 
 function subjects(): RuntimeSubject[] {
@@ -102,6 +92,21 @@ function subjects(): RuntimeSubject[] {
         args: [FLOOR_CLIENT],
         taskRoot,
         env: { FLOOR_RESPONSE_BYTES: kind === 'large' ? String(settings.largeResponseBytes) : '0' },
+      }),
+    },
+    {
+      id: 'oursConfig',
+      label: 'ours + config',
+      how:
+        'ours with a handler that imports @custom-runtime/config (its built dist/) and exports a definition of 2 env fields, which the bootstrap prefetches and the handler reads with getConfig on every invocation; steady-state figures only',
+      ratio: false,
+      options: (_kind, taskRoot) => ({
+        command: process.execPath,
+        args: [bootstrap],
+        runtimeDir: dirname(bootstrap),
+        taskRoot,
+        handler: 'config-app.handler',
+        env: { GREETING: 'hello', STAGE: 'bench' },
       }),
     },
   ];
@@ -193,9 +198,11 @@ async function withProcesses<T>(
 async function inTurns(fns: readonly LocalFunction[], count: number, turn: number): Promise<{ ns: number[]; bytes: number[] }> {
   const ns = fns.map(() => 0);
   const bytes = fns.map(() => 0);
-  for (let done = 0; done < count; done += turn) {
+  for (let done = 0, block = 0; done < count; done += turn, block++) {
     const n = Math.min(turn, count - done);
-    for (const [i, fn] of fns.entries()) {
+    // Each block of turns starts with the next process, so none always goes first.
+    for (const i of rotated([...fns.keys()], block)) {
+      const fn = fns[i] as LocalFunction;
       const started = process.hrtime.bigint();
       bytes[i] = (bytes[i] ?? 0) + (await invokeMany(fn, n));
       ns[i] = (ns[i] ?? 0) + Number(process.hrtime.bigint() - started);
@@ -258,6 +265,8 @@ function fmt(value: number, digits = 1): string {
  */
 export async function runRuntimeBench(settings: RuntimeSettings, log: Log): Promise<Section> {
   const all = subjects();
+  // ours + config is measured in the steady state only.
+  const spawned = all.filter((s) => s.id !== 'oursConfig');
   const taskRoot = await mkdtemp(join(tmpdir(), 'bench-task-'));
   const series = (): Record<string, number[]> => Object.fromEntries(all.map((s) => [s.id, [] as number[]]));
   const cpu = series();
@@ -275,7 +284,7 @@ export async function runRuntimeBench(settings: RuntimeSettings, log: Log): Prom
 
     // Page cache, the Node binary and each runtime's modules: the first start of each is slower.
     log('runtime: warm-up (one start and a short run per subject, discarded)');
-    for (const subject of all) await spawnToFirstNext(subject, taskRoot, settings);
+    for (const subject of spawned) await spawnToFirstNext(subject, taskRoot, settings);
     await steadyState(all, taskRoot, { ...settings, warmupInvocations: 100, measuredInvocations: 500, totalInvocations: 600 });
 
     for (let round = 1; round <= settings.rounds; round++) {
@@ -283,18 +292,20 @@ export async function runRuntimeBench(settings: RuntimeSettings, log: Log): Prom
       roundLoad.push(loadAverage());
       const samples: Record<string, number[]> = Object.fromEntries(all.map((s) => [s.id, [] as number[]]));
       for (let i = 0; i < settings.spawnsPerRound; i++) {
-        for (const subject of all) samples[subject.id]?.push(await spawnToFirstNext(subject, taskRoot, settings));
+        for (const subject of rotated(spawned, i)) samples[subject.id]?.push(await spawnToFirstNext(subject, taskRoot, settings));
       }
-      for (const subject of all) {
+      for (const subject of spawned) {
         const values = samples[subject.id] ?? [];
         spawnSamples[subject.id]?.push(values);
         spawn[subject.id]?.push(median(values));
       }
-      log(`${tag}: spawn → first /next, median of ${settings.spawnsPerRound}: ${all.map((s) => `${s.id} ${fmt(median(samples[s.id] ?? []))} ms`).join(', ')}`);
+      log(`${tag}: spawn → first /next, median of ${settings.spawnsPerRound}: ${spawned.map((s) => `${s.id} ${fmt(median(samples[s.id] ?? []))} ms`).join(', ')}`);
 
-      log(`${tag}: ${all.map((s) => s.id).join(', ')} side by side, ${settings.totalInvocations.toLocaleString('en-US')} invocations each in turns of ${TURN}`);
-      const results = await steadyState(all, taskRoot, settings);
-      for (const [i, subject] of all.entries()) {
+      // Started, and served first, in an order that rotates from round to round.
+      const order = rotated(all, round - 1);
+      log(`${tag}: ${order.map((s) => s.id).join(', ')} side by side, ${settings.totalInvocations.toLocaleString('en-US')} invocations each in turns of ${TURN}`);
+      const results = await steadyState(order, taskRoot, settings);
+      for (const [i, subject] of order.entries()) {
         const result = results[i] as SteadyState;
         cpu[subject.id]?.push(result.cpuMicrosPerInvocation);
         rate[subject.id]?.push(result.invocationsPerSecond);
@@ -307,8 +318,9 @@ export async function runRuntimeBench(settings: RuntimeSettings, log: Log): Prom
         );
       }
       log(`${tag}: 1 MiB responses, ${settings.largeInvocations} invocations each in turns of ${LARGE_TURN}`);
-      const throughput = await largeResponses(all, taskRoot, settings);
-      for (const [i, subject] of all.entries()) {
+      const largeOrder = rotated(spawned, round - 1);
+      const throughput = await largeResponses(largeOrder, taskRoot, settings);
+      for (const [i, subject] of largeOrder.entries()) {
         const mibPerSecond = throughput[i] as number;
         large[subject.id]?.push(mibPerSecond);
         log(`${tag}: ${subject.id}: 1 MiB responses ${fmt(mibPerSecond)} MiB/s`);
@@ -330,7 +342,7 @@ export async function runRuntimeBench(settings: RuntimeSettings, log: Log): Prom
   return {
     id: 'runtime',
     title: 'Runtime: ours vs aws-lambda-ric vs a bare node:http floor',
-    subjects: all.map(({ id, label, how }) => ({ id, label, how })),
+    subjects: all.map(({ id, label, how, ratio }) => (ratio === undefined ? { id, label, how } : { id, label, how, ratio })),
     metrics: [
       metric('cpu', `CPU per invocation (user+sys, ${n(settings.measuredInvocations)} sequential)`, 'µs', 'lower', 1, cpu),
       metric('rate', `Sequential invocations per second (same ${n(settings.measuredInvocations)})`, '/s', 'higher', 0, rate),
@@ -342,8 +354,9 @@ export async function runRuntimeBench(settings: RuntimeSettings, log: Log): Prom
     notes: [
       'Every process is started with the same Node binary (`process.execPath`) and the environment `startFunction` of @custom-runtime/local sets (AWS_LAMBDA_FUNCTION_VERSION, log group and stream, …).',
       'The Runtime API stand-in runs in the benchmark process: invocations per second and MiB/s include its work; CPU and RSS are the runtime process alone (/proc/<pid>/stat fields 14+15, /proc/<pid>/status VmRSS).',
-      `Each round starts a fresh process per subject, all three side by side, and hands them invocations in turns of ${TURN} (a process waiting for its turn sits in its /next long poll and uses no CPU): ${n(settings.warmupInvocations)} warm-up invocations each, the ${n(settings.measuredInvocations)}-invocation CPU window, then on to ${n(settings.totalInvocations)} for RSS. The 1 MiB responses use another set of fresh processes, in turns of ${LARGE_TURN}, after ${settings.largeWarmupInvocations} warm-up invocations each.`,
-      'Spawn → first /next: from `spawn()` (inside startFunction) to the stand-in seeing the first GET /next (`waitForPoll()`), one fresh stand-in per spawn, subjects interleaved spawn by spawn.',
+      `Each round starts a fresh process per subject, all four side by side, and hands them invocations in turns of ${TURN} (a process waiting for its turn sits in its /next long poll and uses no CPU): ${n(settings.warmupInvocations)} warm-up invocations each, the ${n(settings.measuredInvocations)}-invocation CPU window, then on to ${n(settings.totalInvocations)} for RSS. The 1 MiB responses use another set of fresh processes (ours, ric, floor), in turns of ${LARGE_TURN}, after ${settings.largeWarmupInvocations} warm-up invocations each.`,
+      'Order: the processes are started, and each block of turns served, in an order that rotates (round by round, block by block), so no subject always goes first.',
+      'Spawn → first /next: from `spawn()` (inside startFunction) to the stand-in seeing the first GET /next (`waitForPoll()`), one fresh stand-in per spawn, subjects interleaved spawn by spawn in a rotating order (ours, ric and the floor).',
     ],
     samples: { spawnMs: spawnSamples, loadAverageAtRoundStart: roundLoad },
   };

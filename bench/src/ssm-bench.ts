@@ -4,16 +4,15 @@
  * and cache) and warm (cached); and ours' warm access to the same number of Secrets Manager
  * secrets, the figure the Parameter Store path must match.
  *
- * A group of its own, not yet registered in main.ts: run it alone with
- * `node bench/scripts/run.mjs`-style bundling (see runSsmBenchCli at the end).
+ * A group of its own, registered in main.ts (`pnpm bench --only ssm` runs it alone).
  */
 import { randomBytes } from 'node:crypto';
-import { pathToFileURL } from 'node:url';
 import { DEFAULT_PROVIDERS } from '@aws-lambda-powertools/parameters/base';
 import { getParametersByName, SSMProvider } from '@aws-lambda-powertools/parameters/ssm';
 import { clearConfigCache, defineConfig, getConfig, secret, ssm, type ConfigField } from '@custom-runtime/config';
 import { startKms, startParameterStore, startSecretsManager, type KmsStandIn, type ParameterStoreStandIn, type SecretsManagerStandIn } from '@custom-runtime/local';
 import { loadAverage } from './machine.js';
+import { rotated } from './order.js';
 import type { Metric, Section, Subject } from './results.js';
 import { median } from './stats.js';
 
@@ -29,8 +28,8 @@ export interface SsmSettings {
 
 type Log = (line: string) => void;
 
-/** A section of its own; main.ts's Section id union would gain `'ssm'` when it is registered. */
-export type SsmSection = Omit<Section, 'id'> & { readonly id: 'ssm' };
+/** The Parameter Store section. */
+export type SsmSection = Section & { readonly id: 'ssm' };
 
 interface Fixture {
   readonly store: ParameterStoreStandIn;
@@ -153,9 +152,13 @@ interface RoundFigures {
   readonly warm: Record<'ours' | 'powertools' | 'oursSecrets', number>;
 }
 
-async function oneRound(fixture: Fixture, settings: SsmSettings): Promise<RoundFigures> {
-  const ours = await coldOurs(fixture);
-  const powertools = await coldPowertools(fixture);
+async function oneRound(fixture: Fixture, settings: SsmSettings, round: number): Promise<RoundFigures> {
+  // Cold resolutions in an order that rotates from round to round: neither always goes first.
+  const cold: { ours?: Cold; powertools?: Cold } = {};
+  const coldSteps = [async () => void (cold.ours = await coldOurs(fixture)), async () => void (cold.powertools = await coldPowertools(fixture))];
+  for (const step of rotated(coldSteps, round)) await step();
+  const { ours, powertools } = cold;
+  if (ours === undefined || powertools === undefined) throw new Error('a cold step of the round did not run');
 
   const parameters = defineConfig(parameterFields(fixture));
   const secrets = defineConfig(secretFields(fixture));
@@ -184,10 +187,10 @@ export async function runSsmBench(settings: SsmSettings, log: Log): Promise<SsmS
   const roundLoad: number[] = [];
   try {
     log(`ssm: ${settings.parameters} SecureString parameters, ${settings.latencyMs} ms per call injected; warm-up round (discarded)`);
-    await oneRound(fixture, settings);
+    await oneRound(fixture, settings, 0);
     for (let round = 1; round <= settings.rounds; round++) {
       roundLoad.push(loadAverage());
-      const r = await oneRound(fixture, settings);
+      const r = await oneRound(fixture, settings, round);
       for (const id of ['ours', 'powertools'] as const) {
         coldMs[id]?.push(r.cold[id].ms);
         coldCalls[id]?.push(r.cold[id].calls);
@@ -239,34 +242,8 @@ export function ssmTargets(section: SsmSection): Array<{ target: string; measure
   const warm = median(rounds('warmNs', 'ours'));
   const secrets = median(rounds('warmNs', 'oursSecrets'));
   return [
-    { target: '20 parameters cold in ≤ 2 calls', measured: `${calls} call(s) at most`, holds: calls <= 2 },
+    { target: 'Parameter Store: 20 parameters cold in ≤ 2 calls', measured: `${calls} call(s) at most`, holds: calls <= 2 },
     // "As fast": within 10 % of the secrets path, the noise of one round on a shared machine.
-    { target: 'warm access as fast as secrets', measured: `${fmt(warm, 0)} ns vs ${fmt(secrets, 0)} ns`, holds: warm <= secrets * 1.1 },
+    { target: 'Parameter Store: warm access as fast as secrets (within 10 %)', measured: `${fmt(warm, 0)} ns vs ${fmt(secrets, 0)} ns`, holds: warm <= secrets * 1.1 },
   ];
-}
-
-/** Run alone: prints each round and the medians. */
-export async function runSsmBenchCli(argv: readonly string[]): Promise<void> {
-  const quick = argv.includes('--quick');
-  const rounds = Number(argv[argv.indexOf('--rounds') + 1]) || 5;
-  const log = (line: string): void => void process.stdout.write(`${line}\n`);
-  const section = await runSsmBench(
-    { rounds, parameters: 20, latencyMs: 20, oursWarmIterations: quick ? 10_000 : 100_000, peerWarmIterations: quick ? 1_000 : 10_000 },
-    log,
-  );
-  for (const metric of section.metrics) {
-    const cells = Object.entries(metric.rounds).map(([who, values]) => `${who} ${fmt(median(values), metric.digits)}`);
-    log(`${metric.title} [${metric.unit}, median]: ${cells.join(', ')}`);
-  }
-  for (const t of ssmTargets(section)) log(`target: ${t.target}: ${t.measured}: ${t.holds ? 'holds' : 'MISSED'}`);
-}
-
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  runSsmBenchCli(process.argv.slice(2)).then(
-    () => process.exit(0),
-    (error: unknown) => {
-      process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-      process.exit(1);
-    },
-  );
 }

@@ -405,7 +405,8 @@ export function validate(
   raw: unknown,
   whole?: FetchedValue,
 ): { ok: true; value: unknown } | { ok: false; issue: ConfigIssue } {
-  const result = safeParse(plan.field.schema, raw);
+  const result = parseOrIssue(plan, source, raw);
+  if ('issue' in result) return { ok: false, issue: result.issue };
   if (result.success) return { ok: true, value: result.data };
   const detail = result.error.issues
     .map((i) => (i.path.length > 0 ? `${i.path.map(String).join('.')}: ${i.message}` : i.message))
@@ -418,12 +419,44 @@ export function validate(
   return { ok: false, issue: { field: plan.key, source: source.kind, location: locationOf(source), reason: 'invalid', message } };
 }
 
+/**
+ * `safeParse`, except that a schema which throws (a `.transform()` calling `JSON.parse`,
+ * `new URL` or `BigInt`, a `.refine()` that throws) is an issue naming the field and the error's
+ * type. Its message is left out: those messages quote the input (`JSON.parse` its first
+ * characters, which no scrubbing of whole values would catch).
+ */
+function parseOrIssue(
+  plan: FieldPlan,
+  source: Source | undefined,
+  raw: unknown,
+): ReturnType<typeof safeParse> | { readonly issue: ConfigIssue } {
+  try {
+    return safeParse(plan.field.schema, raw);
+  } catch (error) {
+    const first = plan.field.sources[0] as Source;
+    const at = source ?? first;
+    const location = source !== undefined ? locationOf(source) : plan.field.sources.map(locationOf).join(', ');
+    const message = `invalid: the schema threw (${thrownName(error)}; its message is not shown: it may quote the value)`;
+    return { issue: { field: plan.key, source: at.kind, location, reason: 'invalid', message } };
+  }
+}
+
+function thrownName(error: unknown): string {
+  try {
+    const name = error instanceof Error ? error.name : undefined;
+    return typeof name === 'string' && /^[\w.$]{1,64}$/.test(name) ? name : 'a value that is not an Error';
+  } catch {
+    return 'a value';
+  }
+}
+
 /** No source was present: the schema's default or optional, else `missing`. */
 export function validateAbsent(
   plan: FieldPlan,
   notes: readonly string[],
 ): { ok: true; value: unknown } | { ok: false; issue: ConfigIssue } {
-  const result = safeParse(plan.field.schema, undefined);
+  const result = parseOrIssue(plan, undefined, undefined);
+  if ('issue' in result) return { ok: false, issue: result.issue };
   if (result.success) return { ok: true, value: result.data };
   const first = plan.field.sources[0] as Source;
   const location = plan.field.sources.map(locationOf).join(', ');

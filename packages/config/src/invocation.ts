@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { inspect } from 'node:util';
 
 // The slice of the runtime's host object (docs/design.md, "The host object") this package reads.
 // Declared locally on purpose: @custom-runtime/config never imports @custom-runtime/runtime.
@@ -18,6 +19,14 @@ export const NO_EVENT: unique symbol = Symbol('no event');
 class EventBinding {
   live = true;
   constructor(readonly event: unknown) {}
+  /**
+   * Node keeps the AsyncLocalStorage store on every promise and timer made in the scope, and
+   * `util.inspect` shows it (`console.log(somePromise)`): never the event, which may hold a
+   * sensitive payload field.
+   */
+  [inspect.custom](): string {
+    return `EventBinding { live: ${String(this.live)} }`;
+  }
 }
 
 // withConfig binds the event it receives, so payload fields work without our runtime.

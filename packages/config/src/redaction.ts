@@ -33,7 +33,16 @@ export function secretStrings(raw: unknown, ...texts: ReadonlyArray<string | und
   const stack: unknown[] = [raw];
   while (stack.length > 0) {
     const value = stack.pop();
-    if (typeof value === 'string') add(value);
+    if (typeof value === 'string') {
+      add(value);
+      // The forms a message echoing its input gives: JSON.stringify and util.inspect escape quotes,
+      // backslashes and control characters (generated passwords have them); a schema coercing
+      // "007123456" to a number echoes 7123456.
+      add(JSON.stringify(value).slice(1, -1));
+      add(inspect(value).slice(1, -1));
+      const number = value.trim() === '' ? Number.NaN : Number(value);
+      if (Number.isFinite(number)) add(String(number));
+    }
     else if (typeof value === 'number' || typeof value === 'bigint') add(String(value));
     else if (value instanceof Uint8Array) add(Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('utf8'));
     else if (typeof value === 'object' && value !== null && !ArrayBuffer.isView(value) && !seen.has(value)) {

@@ -212,6 +212,71 @@ describe.each(['Text', 'JSON'] as const)('canary with %s logs: every rendering o
     },
   );
 
+  it('console.table of the config and of rows holding it, a pending promise and a timer made during the invocation', async () => {
+    const world = await startWorld();
+    const fn = await world.start({ handler: 'render.tables', env: renderEnv(world) });
+    const result = await fn.invoke({ token: canary() });
+    expect(result.status, `${result.text()}\n${fn.logs()}`).toBe('success');
+    await fn.stop();
+    const wrapped = await world.start({ handler: 'render.tablesWrapped', env: renderEnv(world) });
+    const wrappedResult = await wrapped.invoke({ token: canary() });
+    expect(wrappedResult.status, `${wrappedResult.text()}\n${wrapped.logs()}`).toBe('success');
+    await wrapped.stop();
+    if (logFormat === 'Text') expect(wrapped.logs()).toContain('EventBinding { live: true }');
+    const logs = `${fn.logs()}\n${wrapped.logs()}`;
+    // Not vacuous: the tables were printed, the plain field and the placeholders in them.
+    expect(logs).toMatch(/│ tableName +│ 'orders' +│/);
+    expect(logs).toMatch(/│ apiKey +│ '\[redacted\]' +│/);
+    expect(logs).toMatch(/│ first +│ \[redacted\] +│ \[redacted\] +│ \[redacted\] +│ 'orders' +│/);
+    expectNoCanary({ response: result.text(), logs });
+  });
+
+  it('schemas that throw with the value (JSON.parse, new URL, BigInt, a throwing refine), at init and per invocation', async () => {
+    const world = await startWorld();
+    const env = renderEnv(world);
+    const pin = canary();
+    env.PIN_SECRET = world.sm.createSecret(`canary/pin-${seeded}`, pin).name;
+    env.URL_SECRET = world.sm.createSecret(`canary/url-${seeded}`, canary()).name;
+    const texts: Record<string, string> = {};
+    const fn = await world.start({ handler: 'throwing-schema.handler', env });
+    const cases = [
+      ['url', 'apiUrl (secretsmanager via env URL_SECRET)', 'TypeError'],
+      ['bigint', 'pin (secretsmanager via env PIN_SECRET)', 'SyntaxError'],
+      ['json', 'token (payload token)', 'SyntaxError'],
+      ['refine', 'token (payload token)', 'Error'],
+    ] as const;
+    for (const [which, where, thrown] of cases) {
+      const result = await fn.invoke({ which, token: canary() });
+      expect(result.errorType, `${which}: ${result.text()}`).toBe('Runtime.ConfigInvalid');
+      expect(result.error?.errorMessage).toContain(`${where}: invalid: the schema threw (${thrown}; its message is not shown`);
+      Object.assign(texts, failureTexts(which, result));
+    }
+    await fn.stop();
+    texts.logs = fn.logs();
+    // JSON.parse quotes the first ten characters: no prefix of a value either.
+    const prefixes = canaries.map((value) => value.slice(0, 'canary-'.length + 3));
+    const atInit = await world.start({ handler: 'throwing-schema-init.handler', env: renderEnv(world) });
+    const initError = await atInit.runtimeApi.waitForInitError();
+    expect(initError.errorType).toBe('Runtime.ConfigInvalid');
+    expect(initError.error?.errorMessage).toContain('noEcho (env NO_ECHO_TOKEN): invalid: the schema threw (SyntaxError;');
+    Object.assign(texts, initErrorTexts('at init', initError), await exitedLogs('at init', atInit));
+    expectNoCanary(texts);
+    for (const [label, text] of Object.entries(texts)) {
+      for (const prefix of prefixes) expect(text, label).not.toContain(`"${prefix}`);
+    }
+  });
+
+  it('a coercing schema echoing the number it made of a secret', async () => {
+    const world = await startWorld();
+    const digits = `00${String(Date.now()).slice(-9)}${Math.floor(Math.random() * 1e6)}`;
+    canaries.push(digits, String(Number(digits)));
+    const env = { ...renderEnv(world), PIN_SECRET: world.sm.createSecret(`canary/number-${seeded}`, digits).name };
+    const fn = await world.start({ handler: 'echo-number.handler', env });
+    const initError = await fn.runtimeApi.waitForInitError();
+    expect(initError.error?.errorMessage).toContain('pin (secretsmanager via env PIN_SECRET): invalid: PIN out of range: [redacted]');
+    expectNoCanary({ ...initErrorTexts('number', initError), ...(await exitedLogs('number', fn)) });
+  });
+
   it('an invalid sensitive payload field', async () => {
     const world = await canaryWorld();
     const fn = await world.start({ handler: 'render.invalidEvent', env: renderEnv(world) });

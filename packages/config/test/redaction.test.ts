@@ -300,6 +300,28 @@ describe('validation messages are scrubbed', () => {
   });
 });
 
+describe('validation messages are scrubbed of escaped forms', () => {
+  it('as JSON.stringify and util.inspect echo a value with quotes, backslashes and newlines', async () => {
+    // Secrets Manager's generated passwords contain punctuation, quotes and backslashes included.
+    const passwords = ['both', 'json', 'inspect'].map((label) => `${canary(label)}"\\'\n\``);
+    aws.sm.createSecret('scrub/escaped', JSON.stringify({ user: 'admin', password: passwords[0] }));
+    restore = setEnv({ S_ESCAPED: 'scrub/escaped', S_JSON: passwords[1] as string, S_INSPECT: passwords[2] as string });
+    const config = defineConfig({
+      db: secret('S_ESCAPED', z.object({ user: z.string(), password: z.string().regex(/^\d+$/) }).refine(() => false, {
+        error: (issue) => `got ${JSON.stringify(issue.input)} ${inspect(issue.input)}`,
+      })),
+      json: env('S_JSON', z.string().regex(/^\d+$/, { error: (issue) => `got ${JSON.stringify(issue.input)}` })).sensitive(),
+      inspected: env('S_INSPECT', z.string().regex(/^\d+$/, { error: (issue) => `got ${inspect(issue.input)}` })).sensitive(),
+    });
+    const error = (await getConfig(config).catch((e: unknown) => e)) as ConfigError;
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error.issues.map((i) => i.field)).toEqual(['db', 'json', 'inspected']);
+    expect(error.issues[1]?.message).toBe('invalid: got "[redacted]"');
+    record(error.message, inspect(error, { depth: Infinity }), JSON.stringify(error));
+    expectNoCanary();
+  });
+});
+
 describe('schemas from zod/mini and classic zod', () => {
   it('validates with either, and infers the types of both', async () => {
     restore = setEnv({ M_PORT: '8080', M_NAME: 'orders', M_FLAG: 'yes' });

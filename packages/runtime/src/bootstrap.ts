@@ -2,6 +2,7 @@
  * The `bootstrap` executable of a provided.al2023 image: Lambda runs it with `_HANDLER` set from
  * the image's CMD (the Runtime Interface Emulator passes it as the first argument instead).
  */
+import { COMPILE_CACHE_FILL_ENV, runCompileCacheFill, useCompileCache } from './compile-cache.js';
 import { readFunctionInfo } from './context.js';
 import { describeError, NodeJsExit } from './errors.js';
 import { loadHandler, type LoadedHandler } from './handler-loader.js';
@@ -34,6 +35,9 @@ function readConcurrency(raw: string | undefined): number {
 
 async function main(): Promise<void> {
   const env = process.env;
+  // Before any user module is loaded: those are what the image's compile cache holds.
+  if (env[COMPILE_CACHE_FILL_ENV] === '1') exit(await runCompileCacheFill(env, process.argv.slice(2)));
+  useCompileCache(env);
   installLogging(env);
   const address = env.AWS_LAMBDA_RUNTIME_API;
   if (address === undefined || address === '') {
@@ -56,7 +60,11 @@ async function main(): Promise<void> {
     const initialised = phase === 'invocations';
     const { response } = describeError(err);
     const report = { ...response, errorType: typeHeader };
-    logger.error(`${typeHeader} ${JSON.stringify(report)}`);
+    try {
+      logger.error(`${typeHeader} ${JSON.stringify(report)}`);
+    } catch {
+      // JSON.stringify replaced by the handler: the post below still reports the fault.
+    }
     const posts = initialised
       ? [...inFlight].map((inv) => initClient.postError(inv, report, typeHeader))
       : [initClient.postInitError(report, typeHeader)];

@@ -1,3 +1,4 @@
+import { types } from 'node:util';
 import { InitError } from './errors.js';
 import { loadExport, type LoadedHandler } from './handler-loader.js';
 
@@ -58,6 +59,25 @@ function dataValues(target: object): unknown[] {
   return values;
 }
 
+/**
+ * Whether `value` is a config definition: `key` is a method found on it or its prototypes as a
+ * data property, without running user code (no getter, no Proxy trap). An exported Proxy that
+ * answers every key with a function (a lazy singleton) is not one; calling into it failed init.
+ */
+function isPrefetchable(value: unknown): value is Prefetchable {
+  try {
+    for (let current: unknown = value, depth = 0; isObject(current) && depth < 64; depth++) {
+      if (types.isProxy(current)) return false;
+      const descriptor = Object.getOwnPropertyDescriptor(current, PREFETCH);
+      if (descriptor !== undefined) return 'value' in descriptor && typeof descriptor.value === 'function';
+      current = Object.getPrototypeOf(current);
+    }
+  } catch {
+    // Unreachable without Proxies; not a definition either way.
+  }
+  return false;
+}
+
 function isObject(value: unknown): value is object {
   return (typeof value === 'object' || typeof value === 'function') && value !== null;
 }
@@ -87,7 +107,7 @@ function safeDefault(moduleExports: object): unknown {
  */
 export async function runInitHooks(handler: LoadedHandler, env: NodeJS.ProcessEnv, taskRoot: string): Promise<InitResult> {
   if (handler.kind === 'module') {
-    const hooks = exportedValues(handler.moduleExports).filter((v): v is Prefetchable => hasMethod(v, PREFETCH));
+    const hooks = exportedValues(handler.moduleExports).filter(isPrefetchable);
     await Promise.all(hooks.map((hook) => hook[PREFETCH]()));
     return { commandEnvironment: undefined, prefetched: hooks };
   }

@@ -1,5 +1,6 @@
 import { writeSync } from 'node:fs';
 import { formatWithOptions, inspect, types, type InspectOptions } from 'node:util';
+import { tableView } from './console-table.js';
 import { errorName, renderValue } from './errors.js';
 import { currentInvocation } from './host.js';
 
@@ -317,14 +318,15 @@ export const logger: RuntimeLogger = {
   },
 };
 
-type ConsoleMethod = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'log' | 'fatal' | 'dir';
+type ConsoleMethod = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'log' | 'fatal' | 'dir' | 'table';
 type PatchableConsole = Record<ConsoleMethod, ((...args: unknown[]) => void) | undefined>;
 
 let originalConsole: Partial<PatchableConsole> | undefined;
 
 /**
  * Reads the logging settings from `env`, then routes `console.trace/debug/info/log/warn/error`
- * (and ric's `console.fatal`, and `console.dir`, see {@link RuntimeLogger.dir}) through them.
+ * (and ric's `console.fatal`, `console.dir`, see {@link RuntimeLogger.dir}, and `console.table`,
+ * see console-table.ts) through them.
  * Each call becomes one record:
  *
  * - Text: `<ISO timestamp>\t<requestId or 'undefined'>\t<LEVEL>\t<util.format of the arguments>`;
@@ -357,6 +359,7 @@ export function installLogging(env: NodeJS.ProcessEnv = process.env, options: In
     log: target.log,
     fatal: target.fatal,
     dir: target.dir,
+    table: target.table,
   };
   target.trace = logger.trace;
   target.debug = logger.debug;
@@ -366,6 +369,13 @@ export function installLogging(env: NodeJS.ProcessEnv = process.env, options: In
   target.error = logger.error;
   target.fatal = logger.fatal;
   target.dir = logger.dir as (...args: unknown[]) => void;
+  const table = originalConsole.table;
+  target.table = (data: unknown, ...rest: unknown[]) => {
+    const view = tableView(data);
+    // Node's table formats the rows and hands the result to console.log, patched above.
+    if ('table' in view && table !== undefined) table.call(console, view.table, ...rest);
+    else emitCurrent('INFO', ['text' in view ? view.text : renderValue(data)], true);
+  };
   return config;
 }
 

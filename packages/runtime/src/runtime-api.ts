@@ -96,9 +96,13 @@ function contentTypeSafe(value: string): string {
   return /^[\x20-\x7e]*$/.test(value) ? value : value.replace(/[^\x20-\x7e]/g, '_');
 }
 
+// The runtime's own copy: a handler that replaces JSON.stringify must not make its own failure
+// unreportable (the process would exit as if the Runtime API were gone, losing the invocation).
+const stringify = JSON.stringify;
+
 function errorJson(error: ErrorResponse): string {
   // Only the three documented fields, whatever else the object carries.
-  return JSON.stringify({ errorMessage: error.errorMessage, errorType: error.errorType, stackTrace: error.stackTrace });
+  return stringify({ errorMessage: error.errorMessage, errorType: error.errorType, stackTrace: error.stackTrace });
 }
 
 /**

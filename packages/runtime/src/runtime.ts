@@ -9,6 +9,7 @@ import { runCommand } from './command-handler.js';
 import { describeError, InvocationTimedOut, serializeResponse } from './errors.js';
 import { createResponseStream, finishStream } from './streaming.js';
 import { logger } from './logging.js';
+import { inspect } from 'node:util';
 
 /** A handler call in progress that the runtime may have to give up on. */
 export interface PendingCall {
@@ -82,20 +83,32 @@ async function handleInvocation(invocation: Invocation, options: LoopOptions): P
     await reportError(client, invocation, err);
     return;
   }
-  const state: ScopedInvocationState = {
+  const state: ScopedInvocationState = Object.assign(Object.create(INVOCATION_STATE_PROTOTYPE) as object, {
     requestId: invocation.requestId,
     traceId: invocation.traceId,
     tenantId: invocation.tenantId,
     event,
     context,
     [INVOKE_STORE_RECORD]: invokeStoreRecord(invocation.requestId, invocation.traceId, invocation.tenantId),
-  };
+  });
   try {
     await getHost().invocations.run(state, () => dispatch(invocation, state, deadline, options));
   } finally {
     deadline.finish();
   }
 }
+
+/**
+ * The scope's state is reachable from every promise and timer made during the invocation (Node
+ * keeps the AsyncLocalStorage store on each as a symbol property, and `util.inspect` shows it, as
+ * in `console.log(somePromise)`): it renders as its ids, never the event (which may hold a
+ * sensitive payload field) nor the context.
+ */
+const INVOCATION_STATE_PROTOTYPE = {
+  [inspect.custom](this: ScopedInvocationState): string {
+    return `InvocationState ${inspect({ requestId: this.requestId, traceId: this.traceId, tenantId: this.tenantId })}`;
+  },
+};
 
 function parseEvent(body: Buffer): unknown {
   if (body.length === 0) return undefined;

@@ -85,6 +85,25 @@ describeOnEachNode('handlers the runtime refuses at init', (node) => {
   });
 });
 
+describeOnEachNode('exports the prefetch scan must leave alone', (node) => {
+  it('never calls into an exported Proxy that answers every key with a function, nor a getter on a prototype', async () => {
+    // A lazy singleton (export const db = new Proxy({}, { get: (_, k) => (...a) => client()[k](...a) }))
+    // answers the prefetch symbol too: calling it failed init, in a module the managed runtime runs.
+    const root = await makeTaskRoot({
+      'app.mjs': `export const db = new Proxy({}, { get: () => () => { throw new Error('proxy method ran'); } });
+        class Lazy { get [Symbol.for('@custom-runtime/prefetch')]() { throw new Error('prototype getter ran'); } }
+        export const lazy = new Lazy();
+        export const handler = async () => 'fine';`,
+    });
+    const fn = await startBootstrap({ node, taskRoot: root, handler: 'app.handler', snapStart: true });
+    await fn.snapshot();
+    await fn.restore();
+    const result = await fn.invoke({});
+    expect(result.json(), fn.logs()).toBe('fine');
+    expect(fn.logs()).not.toMatch(/proxy method ran|prototype getter ran/);
+  });
+});
+
 describeOnEachNode('modules that throw exotic values at import', (node) => {
   it('reports a Proxy thrown at import as Runtime.ImportModuleError, from ESM and CommonJS', async () => {
     const body = `const trap = () => { throw new Error('trap ran'); };

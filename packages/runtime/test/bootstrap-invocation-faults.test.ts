@@ -116,6 +116,37 @@ describeOnEachNode('thrown values that fight back', (node) => {
   }
 });
 
+describeOnEachNode('handlers that break what the runtime uses', (node) => {
+  it('reports the failure of a handler that replaced JSON.stringify, and keeps serving', async () => {
+    // Before, building the /error body threw and the process exited as if the Runtime API were gone.
+    const root = await makeTaskRoot({
+      'app.mjs': `let n = 0; export const handler = async () => { if (n++ === 0) { JSON.stringify = () => { throw new Error('stringify broken'); }; throw new Error('json broken'); } return 'ok'; };`,
+    });
+    const fn = await startBootstrap({ node, taskRoot: root, handler: 'app.handler' });
+    const failed = await fn.invoke({});
+    expect(failed.errorType, fn.logs()).toBe('Function.Error');
+    expect(failed.error?.errorMessage).toBe('json broken');
+    // The result is serialised with the handler's JSON.stringify, as the managed runtime does.
+    const next = await fn.invoke({});
+    expect(next.errorType).toBe('Runtime.ResponseSerializationError');
+    expect(next.error?.errorMessage).toContain('stringify broken');
+    expect(fn.hasExited).toBe(false);
+    expect(fn.logs()).not.toContain('Runtime API unavailable');
+  });
+
+  it('reports an uncaught exception after the handler replaced JSON.stringify, then exits', async () => {
+    const root = await makeTaskRoot({
+      'app.mjs': `export const handler = async () => { JSON.stringify = () => { throw new Error('stringify broken'); }; setTimeout(() => { throw new Error('later'); }, 1); await new Promise(() => setInterval(() => {}, 1000)); };`,
+    });
+    const fn = await startBootstrap({ node, taskRoot: root, handler: 'app.handler' });
+    const failed = await fn.invoke({});
+    // Posted by the runtime (the stand-in reports a process that exits silently as Runtime.ExitError).
+    expect(failed.errorType, fn.logs()).toBe('Runtime.UncaughtException');
+    expect(failed.error?.errorMessage).toBe('later');
+    expect((await fn.exited).code).toBe(129);
+  });
+});
+
 describeOnEachNode('a Runtime API in a non-recoverable state', (node) => {
   for (const [what, body] of [
     ['/response', 'async () => "ok"'],

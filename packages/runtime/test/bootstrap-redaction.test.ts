@@ -21,10 +21,12 @@ const secretModule = `
   // Redacts through its inspector only: JSON renderings must not walk around it.
   export const inspectorOnly = { token: '${CANARY}', [inspect.custom]() { return 'InspectorOnly <redacted>'; } };
   export const throwingInspector = { [inspect.custom]() { throw new Error('inspector broke'); } };
+  // Shaped like a redacting config: reads give the canary, the target holds a placeholder.
+  export const proxied = new Proxy({ token: new Secretive(), plain: 'visible' }, { get: (t, k) => (k === 'token' ? '${CANARY}' : t[k]) });
 `;
 
 const handlers = `
-  import { cfg, inspectorOnly, throwingInspector } from './secret.mjs';
+  import { cfg, inspectorOnly, throwingInspector, proxied } from './secret.mjs';
   export const dir = async () => { console.dir(cfg); console.dir({ nested: cfg }); console.dir(cfg, { customInspect: false, depth: 5 }); return 'ok'; };
   export const log = async () => { console.log(cfg); console.info('with %s and %o', cfg, cfg); console.error({ config: cfg }); return 'ok'; };
   export const logWithBrokenNeighbour = async () => { console.log(cfg, throwingInspector, { config: cfg }); return 'ok'; };
@@ -33,6 +35,13 @@ const handlers = `
   export const throwErrorCarrying = async () => { const e = new Error('failed'); e.config = cfg; e.cause = cfg; throw e; };
   export const rejectConfig = () => Promise.reject([cfg]);
   export const inspectorOnlyLogged = async () => { console.log(inspectorOnly); console.log({ nested: inspectorOnly }); console.dir(inspectorOnly); return 'ok'; };
+  // Node's console.table reads every property with plain reads: past inspectors, through get traps.
+  export const table = async () => {
+    console.table(cfg); console.table([cfg, { cfg }]); console.table({ a: cfg }, ['token']);
+    console.table(proxied); console.table([proxied]); console.table({ a: proxied }, ['token', 'plain']);
+    console.table(new Map([['k', cfg]])); console.table([{ plain: 'row' }]);
+    return 'ok';
+  };
   export const inspectorOnlyThrown = async () => { const e = new Error('failed'); e.detail = { inspectorOnly }; throw e; };
 `;
 
@@ -56,6 +65,7 @@ describeOnEachNode('redaction held by the runtime', (node) => {
       'rejectConfig',
       'inspectorOnlyLogged',
       'inspectorOnlyThrown',
+      'table',
     ]) {
       it(`${handler} leaks nothing (${format})`, async () => {
         const { logs, bodies } = await run(node, format, handler);
@@ -84,6 +94,28 @@ describeOnEachNode('redaction held by the runtime', (node) => {
       'Secretive <redacted>',
     ]);
     expect(records.every((r) => r.level === 'INFO')).toBe(true);
+  });
+
+  it('tabulates plain rows as Node does, and objects with inspectors as they render', async () => {
+    const { logs } = await run(node, 'Text', 'table');
+    expect(logs).toMatch(/│ \(index\) │ plain │\r├─+┼─+┤\r│ 0 +│ 'row' │/);
+    expect(logs).toMatch(/│ token +│ 'Secretive <redacted>' │/);
+    expect(logs).toMatch(/│ 0 +│ Secretive <redacted> │ 'visible' │/);
+  });
+
+  it('renders a promise made during an invocation without the event its async scope holds', async () => {
+    // Node keeps the AsyncLocalStorage store on each promise and timer, and util.inspect shows it.
+    const root = await makeTaskRoot({
+      'app.mjs': `export const handler = async () => { const p = new Promise((r) => setTimeout(r, 1)); console.log(p); console.log(setTimeout(() => {}, 0)); await p; return 'ok'; };`,
+    });
+    for (const format of ['Text', 'JSON']) {
+      const fn = await startBootstrap({ node, taskRoot: root, handler: 'app.handler', env: { AWS_LAMBDA_LOG_FORMAT: format } });
+      const result = await fn.invoke({ password: CANARY }, { requestId: 'req-promise' });
+      await fn.stop();
+      expect(result.status, fn.logs()).toBe('success');
+      expect(fn.logs()).not.toContain(CANARY);
+      expect(fn.logs()).toContain(format === 'Text' ? 'Promise {' : '"message":{}');
+    }
   });
 
   it('renders the other arguments through their inspectors when one inspector throws', async () => {

@@ -1,0 +1,234 @@
+/**
+ * Node's compile cache (`module.enableCompileCache`, Node 22.8 and later) for what the bootstrap loads:
+ * the handler module, its chunks and a config module. An image fills it while it is built
+ * (`CUSTOM_RUNTIME_COMPILE_CACHE_FILL=1 bootstrap <handler>…`, see the examples' Dockerfiles);
+ * at run time the bootstrap reads it, read-only, as `/var/runtime` is in Lambda. On Node 20 none
+ * of this does anything.
+ */
+import { createHash } from 'node:crypto';
+import { chmodSync, mkdirSync, readdirSync, readlinkSync, statSync, symlinkSync, unlinkSync } from 'node:fs';
+import nodeModule from 'node:module';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { findCommand, loadExport } from './handler-loader.js';
+import { installAwsLambdaGlobal } from './streaming.js';
+
+/** Next to the bootstrap: `/var/runtime/compile-cache` in an image. */
+export const COMPILE_CACHE_DIR_NAME = 'compile-cache';
+/** A directory to use instead of the default, or `off`. */
+export const COMPILE_CACHE_ENV = 'CUSTOM_RUNTIME_COMPILE_CACHE';
+/** Set to `1` at image build: load the named handlers, write the cache, exit. */
+export const COMPILE_CACHE_FILL_ENV = 'CUSTOM_RUNTIME_COMPILE_CACHE_FILL';
+
+/** What the bootstrap did with the compile cache at start. */
+export type CompileCacheUse =
+  | { readonly state: 'unsupported' }
+  | { readonly state: 'off' }
+  /** No cache for this Node version and architecture was filled in `directory`. */
+  | { readonly state: 'absent'; readonly directory: string }
+  /** `directory` is what Node reads; `filled` the image's cache when it is reached through a link. */
+  | { readonly state: 'enabled'; readonly directory: string; readonly filled: string }
+  | { readonly state: 'failed'; readonly directory: string; readonly message: string };
+
+interface EnableResult {
+  readonly status: number;
+  readonly message?: string;
+}
+
+interface CompileCacheApi {
+  enableCompileCache(directory: string): EnableResult;
+  /** Node 22.10 and later. */
+  flushCompileCache?(): void;
+  constants: { compileCacheStatus: { ENABLED: number; ALREADY_ENABLED: number } };
+}
+
+/** `node:module` when this Node has the compile cache API (22.8+; 22.1–22.7 had only NODE_COMPILE_CACHE). */
+function compileCacheApi(): CompileCacheApi | undefined {
+  const api = nodeModule as unknown as Partial<CompileCacheApi>;
+  return typeof api.enableCompileCache === 'function' && api.constants?.compileCacheStatus !== undefined
+    ? (api as CompileCacheApi)
+    : undefined;
+}
+
+/** The cache directory for this bootstrap: the variable's, else `compile-cache` next to the bootstrap file. */
+export function compileCacheDirectory(env: NodeJS.ProcessEnv, bootstrapFile = process.argv[1] ?? ''): string | 'off' {
+  const configured = env[COMPILE_CACHE_ENV];
+  if (configured === 'off') return 'off';
+  if (configured !== undefined && configured !== '') return path.resolve(configured);
+  return path.join(path.dirname(path.resolve(bootstrapFile)), COMPILE_CACHE_DIR_NAME);
+}
+
+function enabled(api: CompileCacheApi, result: EnableResult): boolean {
+  const { ENABLED, ALREADY_ENABLED } = api.constants.compileCacheStatus;
+  return result.status === ENABLED || result.status === ALREADY_ENABLED;
+}
+
+/**
+ * Node keeps its entries in `<dir>/<version>-<arch>-<V8 tag>-<uid>` (nodejs/node
+ * src/compile_cache.cc, `CompileCacheHandler::Enable`); this is the part before the V8 tag, which
+ * JavaScript cannot read.
+ */
+function versionPrefix(): string {
+  return `${process.version}-${process.arch}-`;
+}
+
+/**
+ * Uses the image's compile cache, when one was filled for this Node. Node looks for its entries
+ * under the uid it runs as, and the image was filled by the build's user (root) while Lambda
+ * runs the function as another one; for another uid the filled directories are linked, under
+ * that uid's name, from a directory in /tmp (writable in Lambda), so nothing is written next to
+ * the bootstrap. Never throws: without a cache the function starts as it would on Node 20.
+ */
+export function useCompileCache(env: NodeJS.ProcessEnv, bootstrapFile?: string): CompileCacheUse {
+  const api = compileCacheApi();
+  if (api === undefined) return { state: 'unsupported' };
+  const directory = compileCacheDirectory(env, bootstrapFile);
+  if (directory === 'off') return { state: 'off' };
+  let tagged: string[];
+  try {
+    tagged = readdirSync(directory).filter((name) => name.startsWith(versionPrefix()));
+  } catch {
+    return { state: 'absent', directory };
+  }
+  if (tagged.length === 0) return { state: 'absent', directory };
+  const uid = process.getuid?.();
+  try {
+    let readFrom = directory;
+    if (uid !== undefined && !tagged.some((name) => name.endsWith(`-${uid}`))) {
+      // One directory per filled cache, so two bootstraps of one machine never share links.
+      const id = createHash('sha256').update(directory).digest('hex').slice(0, 12);
+      readFrom = path.join(tmpdir(), `custom-runtime-compile-cache-${uid}-${id}`);
+      mkdirSync(readFrom, { recursive: true });
+      for (const name of tagged) link(path.join(directory, name), path.join(readFrom, name.replace(/-\d+$/, `-${uid}`)));
+    }
+    const result = api.enableCompileCache(readFrom);
+    if (!enabled(api, result)) return { state: 'failed', directory, message: result.message ?? `status ${result.status}` };
+    return { state: 'enabled', directory: readFrom, filled: directory };
+  } catch (err) {
+    return { state: 'failed', directory, message: (err as Error).message };
+  }
+}
+
+/** `linkPath` → `target`, keeping a link an earlier start in the same environment made. */
+function link(target: string, linkPath: string): void {
+  try {
+    symlinkSync(target, linkPath);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    if (readlinkSync(linkPath) === target) return;
+    unlinkSync(linkPath);
+    symlinkSync(target, linkPath);
+  }
+}
+
+/** chmod a+rX, recursively. */
+function readableByAll(target: string): void {
+  const info = statSync(target);
+  chmodSync(target, info.mode | (info.isDirectory() ? 0o555 : 0o444));
+  if (info.isDirectory()) for (const name of readdirSync(target)) readableByAll(path.join(target, name));
+}
+
+/** What {@link fillCompileCache} did. */
+export interface CompileCacheFill {
+  readonly directory: string;
+  readonly loaded: readonly string[];
+  /** Names whose loading failed, with the error's message (what compiled before the failure is still cached). */
+  readonly failed: ReadonlyArray<{ readonly name: string; readonly message: string }>;
+}
+
+/**
+ * Image build: enables the cache in the bootstrap's cache directory (created if missing), loads
+ * each name with `load` and writes the cache to disk. Loading runs a module's top-level code but
+ * no init hook and no Runtime API call, so no AWS call is made unless the module's top level
+ * makes one. Throws when this Node has no compile cache or it cannot be enabled there.
+ */
+export async function fillCompileCache(
+  env: NodeJS.ProcessEnv,
+  names: readonly string[],
+  load: (name: string) => Promise<unknown>,
+  bootstrapFile?: string,
+  /** Loads what the named modules bring along (e.g. their chunks); its failure is reported under `'chunks'`. */
+  loadMore?: () => Promise<unknown>,
+): Promise<CompileCacheFill> {
+  const api = compileCacheApi();
+  if (api?.flushCompileCache === undefined) {
+    throw new Error(`Node ${process.version} cannot fill a compile cache here (module.enableCompileCache and flushCompileCache: Node 22.10 and later)`);
+  }
+  const directory = compileCacheDirectory(env, bootstrapFile);
+  if (directory === 'off') throw new Error(`${COMPILE_CACHE_ENV}=off: nothing to fill`);
+  mkdirSync(directory, { recursive: true });
+  const result = api.enableCompileCache(directory);
+  if (!enabled(api, result)) throw new Error(`cannot use ${directory} as a compile cache: ${result.message ?? `status ${result.status}`}`);
+  const loaded: string[] = [];
+  const failed: Array<{ name: string; message: string }> = [];
+  for (const name of names) {
+    try {
+      await load(name);
+      loaded.push(name);
+    } catch (err) {
+      failed.push({ name, message: (err as Error).message });
+    }
+  }
+  if (loadMore !== undefined) {
+    try {
+      await loadMore();
+    } catch (err) {
+      failed.push({ name: 'chunks', message: (err as Error).message });
+    }
+  }
+  api.flushCompileCache();
+  // Node writes its entries readable by their owner only (0600), and Lambda runs the function as
+  // another user than the build's.
+  readableByAll(directory);
+  return { directory, loaded, failed };
+}
+
+/**
+ * The chunk files of a bundle next to `modulePath` (`chunks/` of examples/build-handlers.mjs):
+ * some are imported only on first use (e.g. the AWS SDK's clients), after the fill has loaded
+ * the handler, so the fill imports them itself.
+ */
+function chunkFiles(modulePath: string): string[] {
+  const dir = path.join(path.dirname(modulePath), 'chunks');
+  try {
+    return readdirSync(dir)
+      .filter((name) => /\.m?js$/.test(name))
+      .sort()
+      .map((name) => path.join(dir, name));
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * The fill step of an image build (`CUSTOM_RUNTIME_COMPILE_CACHE_FILL=1`): loads every handler
+ * named in `names` (arguments, else `_HANDLER`), skipping command handlers, which Node does not
+ * load, then the chunks of their bundles. Loading runs the modules' top-level code (as an init
+ * does) but no init hook, so no config is fetched. Prints what it did on stderr; returns the
+ * exit code: 0 unless the cache cannot be used (a module that fails to load at build time is
+ * reported, not fatal).
+ */
+export async function runCompileCacheFill(env: NodeJS.ProcessEnv, names: readonly string[]): Promise<number> {
+  const taskRoot = env.LAMBDA_TASK_ROOT || process.cwd();
+  const wanted = names.length > 0 ? names : [env._HANDLER ?? ''].filter((name) => name !== '');
+  const modules = wanted.filter((name) => findCommand(name, taskRoot) === undefined);
+  const say = (line: string): void => void process.stderr.write(`compile cache: ${line}\n`);
+  // As at run time: a module may use `awslambda.streamifyResponse` at top level.
+  installAwsLambdaGlobal(env);
+  const chunks = new Set<string>();
+  try {
+    const fill = await fillCompileCache(env, modules, async (name) => {
+      const { modulePath } = await loadExport(name, taskRoot, env);
+      for (const chunk of chunkFiles(modulePath)) chunks.add(chunk);
+    }, undefined, async () => {
+      for (const chunk of chunks) await import(pathToFileURL(chunk).href);
+    });
+    say(`filled ${fill.directory} for ${fill.loaded.length === 0 ? 'no module' : fill.loaded.join(', ')} and ${chunks.size} chunk(s) (Node ${process.version})`);
+    for (const { name, message } of fill.failed) say(`${name} did not load at build time (${message}); what compiled before the failure is cached`);
+    return 0;
+  } catch (err) {
+    say((err as Error).message);
+    return 1;
+  }
+}
