@@ -202,7 +202,9 @@ describe('other sources', () => {
     expect(initError.errorType).toBe('Runtime.ConfigInvalid');
     expect(initError.error?.errorMessage).toBe(
       'invalid configuration, 1 field failed:\n' +
-        '  legacyToken (kms via env LEGACY_TOKEN_ENCRYPTED): bad ciphertext or wrong encryption context',
+        '  legacyToken (kms via env LEGACY_TOKEN_ENCRYPTED): bad ciphertext or wrong encryption context (InvalidCiphertextException): ' +
+        `sent {"LambdaFunctionName":"other-fn"} (encryptionContext 'function-name'); if it was encrypted for another function name, ` +
+        'give that context as a record, or leave encryptionContext out if it was encrypted without one',
     );
     expect(world.kms.calls[0]?.input.EncryptionContext).toEqual({ LambdaFunctionName: 'other-fn' });
     expect((await fn.exited).code).not.toBe(0);
