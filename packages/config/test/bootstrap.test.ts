@@ -238,6 +238,25 @@ describe('init failures', () => {
     expect(fn.logs()).toContain('Runtime.ConfigInvalid');
   });
 
+  it('says there are no AWS credentials, and which variables give them, in Runtime.ConfigInvalid', async () => {
+    const world = await startWorld();
+    const seed = seedApp(world, VALUES);
+    const fn = await world.start({
+      handler: 'app.handler',
+      // Nothing for the SDK's default chain either: no IMDS, no shared files.
+      env: { ...seed.env, AWS_ACCESS_KEY_ID: undefined, AWS_SECRET_ACCESS_KEY: undefined, AWS_EC2_METADATA_DISABLED: 'true', AWS_CONFIG_FILE: '/nonexistent/config', AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/credentials' },
+    });
+    const initError = await fn.runtimeApi.waitForInitError();
+    expect(initError.errorType).toBe('Runtime.ConfigInvalid');
+    const lines = initError.error?.errorMessage.split('\n') ?? [];
+    expect(lines[0]).toBe('invalid configuration, 3 fields failed:');
+    for (const line of lines.slice(1)) {
+      expect(line).toMatch(/: no AWS credentials: set AWS_ACCESS_KEY_ID\/AWS_SECRET_ACCESS_KEY, a profile \(AWS_PROFILE\), or the container credentials variables \(AWS_CONTAINER_CREDENTIALS_FULL_URI or AWS_CONTAINER_CREDENTIALS_RELATIVE_URI\)$/);
+    }
+    expect(initError.error?.errorMessage).not.toContain('could not reach');
+    expect(world.sm.callCount() + world.kms.callCount()).toBe(0);
+  });
+
   it('reports an invocation ConfigError for an invalid payload field and keeps serving', async () => {
     const world = await startWorld();
     const fn = await startApp(world);
