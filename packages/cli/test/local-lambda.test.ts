@@ -17,6 +17,7 @@ import { captureIo, type CapturedIo } from './capture-io.js';
 
 const PROJECT = fileURLToPath(new URL('./fixtures/project/', import.meta.url));
 const TASK_ROOT = fileURLToPath(new URL('./fixtures/task', import.meta.url));
+const SSM_TASK = fileURLToPath(new URL('./fixtures/ssm-task', import.meta.url));
 const MINI_RUNTIME = fileURLToPath(new URL('../../local/test/fixtures/mini-runtime.mjs', import.meta.url));
 const SEED = JSON.parse(readFileSync(join(PROJECT, 'local-seed.json'), 'utf8')) as {
   secrets: Record<string, { apiKey: string }>;
@@ -133,8 +134,51 @@ describe('invoke with a template, like sam local invoke', () => {
     const run = await cli(['invoke', '-e', 'events/sample.json', '--seed', seed]);
     expect(run.status).toBe(1);
     expect(run.stderr()).toMatch(/^Init error: Runtime\.ConfigInvalid: invalid configuration[\s\S]*SIGNING_KEY_ENCRYPTED/m);
+    // The config layer's own message shows the context it sent.
+    expect(run.stderr()).toContain(`signingKey (kms via env SIGNING_KEY_ENCRYPTED): bad ciphertext or wrong encryption context (InvalidCiphertextException): sent {"LambdaFunctionName":"AppFunction"} (encryptionContext 'function-name')`);
     expect(run.stderr()).toContain('hint: SIGNING_KEY_ENCRYPTED was encrypted by the local KMS with the encryption context {"LambdaFunctionName":"someone-else"} (function name AppFunction)');
     expect(run.stderr()).not.toContain(SIGNING_KEY);
+  });
+
+  it('starts the Parameter Store stand-in for ssm() and ssmPath() fields, seeded with String, StringList and SecureString', async () => {
+    const seed = join(scratch, 'parameters.json');
+    const password = 'local-db-password';
+    writeFileSync(
+      seed,
+      JSON.stringify({
+        parameters: {
+          '/app/local/db-host': 'db.local',
+          '/app/local/regions': ['eu-west-1', 'us-east-1'],
+          '/app/local/db-password': { type: 'SecureString', value: password },
+        },
+      }),
+    );
+    const env = ['DB_HOST_PARAM=/app/local/db-host', 'DB_PASSWORD_PARAM=/app/local/db-password'].flatMap((pair) => ['--env', pair]);
+    const { status, report, stderr } = await invokeJson([SSM_TASK, '--seed', seed, ...env], { cwd: scratch });
+    expect(status, `${report.errorMessage}\n${stderr}`).toBe(0);
+    expect(report.response).toEqual({
+      host: 'db.local',
+      regions: ['eu-west-1', 'us-east-1'],
+      password: { length: password.length, sha256: sha(password) },
+      appKeys: ['db-host', 'db-password', 'regions'],
+    });
+    expect(JSON.stringify(report) + stderr).not.toContain(password);
+    // Without seeded parameters the stand-in still starts (the definition reads ssm()): not found, by field.
+    writeFileSync(seed, JSON.stringify({}));
+    const empty = await invokeJson([SSM_TASK, '--seed', seed, ...env], { cwd: scratch });
+    expect(empty.status).toBe(1);
+    expect(empty.report.errorMessage).toContain('host (ssm "/app/local/db-host" via env DB_HOST_PARAM): parameter not found');
+    // Credentials taken away (IMDS and shared files off, so the SDK's chain finds none either): the output says so.
+    const bare = ['AWS_ACCESS_KEY_ID=', 'AWS_EC2_METADATA_DISABLED=true', 'AWS_CONFIG_FILE=/nonexistent/config', 'AWS_SHARED_CREDENTIALS_FILE=/nonexistent/credentials'];
+    const noCredentials = await cli(['invoke', SSM_TASK, '--seed', seed, ...env, ...bare.flatMap((pair) => ['--env', pair])], { cwd: scratch });
+    expect(noCredentials.status).toBe(1);
+    expect(noCredentials.stderr()).toContain('host (ssm "/app/local/db-host" via env DB_HOST_PARAM): no AWS credentials: AWS_SECRET_ACCESS_KEY is set but AWS_ACCESS_KEY_ID is not');
+    expect(noCredentials.stderr()).not.toContain('could not reach');
+    // A seed entry of the wrong shape is named, its value is not.
+    writeFileSync(seed, JSON.stringify({ parameters: { '/app/local/port': 8080 } }));
+    const bad = await cli(['invoke', SSM_TASK, '--seed', seed], { cwd: scratch });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr()).toContain('parameters./app/local/port must be a string (String), an array of strings (StringList) or {"type": "String" | "StringList" | "SecureString", "value": "..."}');
   });
 
   it('says which secret the seed lacks when a variable refers to it', async () => {

@@ -1,4 +1,5 @@
 import { isClockSkewError } from './aws/clock-skew.js';
+import { describeCredentialsFailure } from './aws/credentials.js';
 
 /** Why a value could not be fetched or decrypted. */
 export type FailureKind =
@@ -121,10 +122,16 @@ export function failureFromError(service: Service, error: unknown): FetchFailure
     const detail = typeof e.message === 'string' && e.message !== '' ? e.message : 'no answer in time';
     return { kind: 'unavailable', code: name, message: `timed out: ${detail}` };
   }
+  const text = typeof e.message === 'string' ? e.message : '';
   if (name === 'CredentialsProviderError') {
-    return { kind: 'unavailable', code: name, message: 'could not load AWS credentials (CredentialsProviderError)' };
+    // Still `unavailable`: after a SnapStart restore credentials can arrive late; a cached value may serve.
+    return { kind: 'unavailable', code: name, message: describeCredentialsFailure(text) };
   }
-  if (isClockSkewError({ name, message: typeof e.message === 'string' ? e.message : '' })) {
+  if (status === undefined && text === 'Region is missing') {
+    // The SDK clients' region check (@smithy/core config, resolveRegionConfig), before any request.
+    return { kind: 'invalid-request', code: 'RegionMissing', message: 'no AWS region: set AWS_REGION (Lambda sets it)' };
+  }
+  if (isClockSkewError({ name, message: text })) {
     // Re-signed and retried already: a clock problem, never a permanent failure of the value.
     return { kind: 'unavailable', code: name, message: `request signature expired or clock skewed (${name})` };
   }

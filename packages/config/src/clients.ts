@@ -6,7 +6,7 @@ import { forgetCredentials } from './aws/credentials.js';
 import { callAwsJson, leanRoute, type LeanRoute } from './aws/json-call.js';
 import { KMS, SECRETS_MANAGER, SSM, type AwsJsonService } from './aws/services.js';
 import { forgetConnections } from './aws/signed-request.js';
-import { resolveTimeouts, type AwsTimeouts, type ResolvedTimeouts } from './aws/timeouts.js';
+import { checkOwnTimeouts, resolveTimeouts, type AwsTimeouts, type ResolvedTimeouts } from './aws/timeouts.js';
 import { leanParameterStore, loadSsmSdk, sdkParameterStore, type ParameterStoreApi } from './parameter-store-api.js';
 
 /**
@@ -87,7 +87,7 @@ const defaultIdentity: object = {};
  * (`defineConfig(fields, { clients })`). Pass `{}` to go back to the defaults.
  */
 export function setConfigClients(clients: ConfigClients): void {
-  if (clients.timeouts !== undefined) resolveTimeouts(clients.timeouts); // reject bad values now
+  if (clients.timeouts !== undefined) checkOwnTimeouts(clients.timeouts); // reject bad values now
   injected = { ...clients };
 }
 

@@ -10,6 +10,7 @@ import {
   type SecretsManagerApi,
 } from './clients.js';
 import type { ConfigIssue, ConfigIssueReason } from './config-error.js';
+import { TimeoutSettingError } from './aws/timeouts.js';
 import { decode, type Decoded, type FetchedValue } from './fetched-value.js';
 import type { ConfigField, KmsSource, Source } from './field.js';
 import { NO_EVENT } from './invocation.js';
@@ -103,6 +104,8 @@ export class Resolution {
   #secretsManager: SecretsManagerApi | undefined;
   #kms: KmsApi | undefined;
   #ssm: ParameterStoreApi | undefined;
+  // Why no AWS call can be made (a bad timeout variable): every AWS field reports it.
+  #settingError: string | undefined;
 
   constructor(context: ResolutionContext, event: unknown, previous?: ReadonlyArray<FieldResolution | undefined>) {
     this.#context = context;
@@ -215,10 +218,19 @@ export class Resolution {
       }
     }
     const own = this.#context.clients;
+    const client = <Api>(needed: boolean, choose: (o: typeof own) => Promise<Api>): Promise<Api | undefined> =>
+      !needed
+        ? Promise.resolve(undefined)
+        : choose(own).catch((error: unknown) => {
+            // A bad timeout variable fails the fields that would call AWS, by name, not the process.
+            if (!(error instanceof TimeoutSettingError)) throw error;
+            this.#settingError = error.message;
+            return undefined;
+          });
     const [secrets, kmsOne, ssmOne] = await Promise.all([
-      needsSecrets ? secretsManagerApi(own) : undefined,
-      needsKms ? kmsApi(own) : undefined,
-      needsSsm ? parameterStoreApi(own) : undefined,
+      client(needsSecrets, secretsManagerApi),
+      client(needsKms, kmsApi),
+      client(needsSsm, parameterStoreApi),
     ]);
     this.#secretsManager = secrets;
     this.#kms = kmsOne;
@@ -226,6 +238,9 @@ export class Resolution {
   }
 
   #step(plan: FieldPlan, source: Source): Step {
+    if (this.#settingError !== undefined && source.kind !== 'env' && source.kind !== 'payload') {
+      return issue(plan, source, 'invalid-request', this.#settingError);
+    }
     switch (source.kind) {
       case 'env': {
         const raw = readEnv(source.name);

@@ -10,7 +10,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } 
 import { correctClock, forgetClockOffset } from '../src/aws/clock-skew.js';
 import type { SecretsManagerApi } from '../src/clients.js';
 import { fetchSecrets, MAX_BATCH_PAGES } from '../src/sources/secrets-manager.js';
-import { clearConfigCache, ConfigError, defineConfig, getConfig, kms, secret } from '../src/index.js';
+import { clearConfigCache, ConfigError, defineConfig, env, getConfig, kms, secret } from '../src/index.js';
 import { freezeDate, later, setEnv, startStandIns, type StandIns } from './helpers.js';
 import { seedApp, startWorld } from './fixtures/world.js';
 
@@ -109,6 +109,51 @@ describe('an endpoint that accepts and never answers', () => {
     return expect(getConfig(defineConfig({ s: secret('S') }, { clients: { timeouts: { attemptMs: -1 } } }))).rejects.toThrow(
       'timeouts.attemptMs must be a number of milliseconds > 0, got -1',
     );
+  });
+
+  it('fails every AWS field naming a timeout variable that is not a number of milliseconds, never falling back', async () => {
+    // Unset or empty means the default; anything else must be a number > 0.
+    for (const [variable, text] of [
+      ['CUSTOM_RUNTIME_CONFIG_CONNECT_TIMEOUT_MS', '2s'],
+      ['CUSTOM_RUNTIME_CONFIG_ATTEMPT_TIMEOUT_MS', '0'],
+      ['CUSTOM_RUNTIME_CONFIG_CALL_TIMEOUT_MS', '-5'],
+    ] as const) {
+      const restore = setEnv({ [variable]: text });
+      try {
+        makeSecret('S', 'v');
+        restores.push(setEnv({ TOKEN: aws.kms.encryptToBase64(keyId, 'p'), PLAIN: 'plain' }));
+        clearConfigCache();
+        const error = await failure(getConfig(defineConfig({ s: secret('S'), t: kms('TOKEN'), plain: env('PLAIN') })));
+        const why = `${variable} must be a number of milliseconds > 0 (e.g. 2000), got '${text}'`;
+        expect(error.issues.map((i) => [i.field, i.reason, i.message])).toEqual([
+          ['s', 'invalid-request', why],
+          ['t', 'invalid-request', why],
+        ]);
+      } finally {
+        restore();
+      }
+    }
+    expect(aws.sm.callCount() + aws.kms.callCount()).toBe(0);
+    restores.push(setEnv({ CUSTOM_RUNTIME_CONFIG_CALL_TIMEOUT_MS: '' }));
+    clearConfigCache();
+    await expect(getConfig(defineConfig({ s: secret('S') }))).resolves.toEqual({ s: 'v' });
+  });
+
+  it('through the bootstrap: a bad timeout variable is a Runtime.ConfigInvalid at init naming it', async () => {
+    const world = await startWorld();
+    const seed = seedApp(world, { apiKey: 'a', otherKey: 'o', dbUsername: 'u', dbPassword: 'p', legacyToken: 't' });
+    const fn = await world.start({ handler: 'app.handler', env: { ...seed.env, CUSTOM_RUNTIME_CONFIG_CONNECT_TIMEOUT_MS: '1 second' } });
+    const initError = await fn.runtimeApi.waitForInitError();
+    expect(initError.errorType).toBe('Runtime.ConfigInvalid');
+    const why = "CUSTOM_RUNTIME_CONFIG_CONNECT_TIMEOUT_MS must be a number of milliseconds > 0 (e.g. 2000), got '1 second'";
+    expect(initError.error?.errorMessage.split('\n')).toEqual([
+      'invalid configuration, 3 fields failed:',
+      `  apiKey (secretsmanager via env API_KEY_SECRET): ${why}`,
+      `  db (secretsmanager via env DB_SECRET): ${why}`,
+      `  legacyToken (kms via env LEGACY_TOKEN_ENCRYPTED): ${why}`,
+    ]);
+    expect(world.sm.callCount() + world.kms.callCount()).toBe(0);
+    expect((await fn.exited).code).not.toBe(0);
   });
 
   it('through the bootstrap: init fails with Runtime.ConfigInvalid naming the fields and the timeout', async () => {

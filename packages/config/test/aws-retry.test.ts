@@ -74,7 +74,7 @@ describe('failures of the lean path', () => {
     });
     expect(failureFromError('kms', Object.assign(new Error('Server responded with status: 403'), { name: 'CredentialsProviderError' }))).toMatchObject({
       kind: 'unavailable',
-      message: 'could not load AWS credentials (CredentialsProviderError)',
+      message: 'could not load AWS credentials: Server responded with status: 403',
     });
     expect(failureFromError('kms', new AwsCallError('InvalidSignatureException', 'Signature expired: …', { status: 400 }))).toMatchObject({
       kind: 'unavailable',

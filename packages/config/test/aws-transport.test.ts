@@ -3,6 +3,7 @@
  * credential source, each endpoint variable, retries, error kinds, and the SDK fallback.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -14,7 +15,7 @@ import {
   type KmsStandIn,
   type SecretsManagerStandIn,
 } from '@custom-runtime/local';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { forgetDefaultClients } from '../src/clients.js';
 import { clearConfigCache, ConfigError, defineConfig, getConfig, kms, secret, setConfigClients } from '../src/index.js';
 import { setEnv } from './helpers.js';
@@ -183,10 +184,88 @@ describe('credential sources', () => {
     const { config } = appConfig(aws);
     const error = (await getConfig(config).catch((e: unknown) => e)) as ConfigError;
     expect(error.issues.map((i) => [i.field, i.reason, i.message])).toEqual([
-      ['apiKey', 'unavailable', 'could not load AWS credentials (CredentialsProviderError)'],
-      ['token', 'unavailable', 'could not load AWS credentials (CredentialsProviderError)'],
+      ['apiKey', 'unavailable', 'could not load AWS credentials from the container credentials endpoint (AWS_CONTAINER_CREDENTIALS_FULL_URI): Server responded with status: 403'],
+      ['token', 'unavailable', 'could not load AWS credentials from the container credentials endpoint (AWS_CONTAINER_CREDENTIALS_FULL_URI): Server responded with status: 403'],
     ]);
     expect(aws.sm.callCount() + aws.kms.callCount()).toBe(0);
+  });
+});
+
+describe('credential sources: AWS_CONTAINER_CREDENTIALS_RELATIVE_URI', () => {
+  // fromHttp makes the relative URI a path on the ECS/Lambda link-local host
+  // (@aws-sdk/credential-provider-http fromHttp: `${DEFAULT_LINK_LOCAL_HOST}${relative}`, with
+  // DEFAULT_LINK_LOCAL_HOST "http://169.254.170.2"). No test may leave 127.0.0.1, so Node's
+  // http.request (which @smithy/node-http-handler reads from node:http at call time) is intercepted:
+  // the URL is recorded, and the request goes on to the credentials stand-in instead.
+  it('asks http://169.254.170.2 + the relative path for credentials, and signs with them', async () => {
+    const aws = await standIns(containerCredentials);
+    const endpoint = await startContainerCredentials({ credentials: containerCredentials });
+    cleanups.push(() => endpoint.close());
+    const standInPort = Number(new URL(endpoint.url).port);
+    const asked: Array<{ host: unknown; port: number; path: unknown; authorization: unknown }> = [];
+    const original = http.request;
+    const spy = vi.spyOn(http, 'request').mockImplementation(((options: http.RequestOptions, callback?: (res: http.IncomingMessage) => void) => {
+      if (options.host !== '169.254.170.2' && options.hostname !== '169.254.170.2') return original(options, callback);
+      const headers = (options.headers ?? {}) as Record<string, unknown>;
+      // Node connects to port 80 when the port is 0 or absent (http.ClientRequest: `options.port || defaultPort`).
+      asked.push({ host: options.host ?? options.hostname, port: Number(options.port) || 80, path: options.path, authorization: headers.Authorization });
+      return original({ ...options, host: '127.0.0.1', hostname: '127.0.0.1', port: standInPort }, callback);
+    }) as unknown as typeof http.request);
+    cleanups.push(() => spy.mockRestore());
+    env({ ...endpoints(aws), AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: '/v1/credentials' });
+    const { config, expected } = appConfig(aws);
+    await expect(getConfig(config)).resolves.toEqual(expected);
+    expect(asked).toEqual([{ host: '169.254.170.2', port: 80, path: '/v1/credentials', authorization: undefined }]);
+    expect(endpoint.requestCount()).toBe(1);
+    // Signed with the container's credentials: the stand-ins verify the signature against them.
+    expect(agents(aws)).toEqual([LEAN_AGENT, LEAN_AGENT]);
+  });
+});
+
+describe('no credentials, no region: the message names the cause', () => {
+  // The SDK's default chain must find nothing on this machine either: no IMDS (it would try
+  // 169.254.169.254), no shared config or credentials file.
+  function bare(vars: Record<string, string | undefined>): void {
+    const dir = mkdtempSync(join(tmpdir(), 'no-credentials-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    env({
+      AWS_EC2_METADATA_DISABLED: 'true',
+      AWS_CONFIG_FILE: join(dir, 'config'),
+      AWS_SHARED_CREDENTIALS_FILE: join(dir, 'credentials'),
+      AWS_WEB_IDENTITY_TOKEN_FILE: undefined,
+      ...vars,
+    });
+  }
+
+  async function messages(aws: Aws): Promise<string[]> {
+    const { config } = appConfig(aws);
+    const error = (await getConfig(config).catch((e: unknown) => e)) as ConfigError;
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(aws.sm.callCount() + aws.kms.callCount()).toBe(0);
+    return error.issues.map((i) => `${i.field}: ${i.reason}: ${i.message}`);
+  }
+
+  it('says no credentials were found and which variables give them, never "could not reach"', async () => {
+    const aws = await standIns(envCredentials);
+    bare(endpoints(aws));
+    const none =
+      'unavailable: no AWS credentials: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, a profile (AWS_PROFILE), or the ' +
+      'container credentials variables (AWS_CONTAINER_CREDENTIALS_FULL_URI or AWS_CONTAINER_CREDENTIALS_RELATIVE_URI)';
+    expect(await messages(aws)).toEqual([`apiKey: ${none}`, `token: ${none}`]);
+  });
+
+  it('names the half of the key pair that is missing', async () => {
+    const aws = await standIns(envCredentials);
+    bare({ ...endpoints(aws), AWS_ACCESS_KEY_ID: envCredentials.accessKeyId });
+    const half = 'unavailable: no AWS credentials: AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not';
+    expect(await messages(aws)).toEqual([`apiKey: ${half}`, `token: ${half}`]);
+  });
+
+  it('says the region is missing', async () => {
+    const aws = await standIns(envCredentials);
+    bare({ ...endpoints(aws), AWS_ACCESS_KEY_ID: envCredentials.accessKeyId, AWS_SECRET_ACCESS_KEY: envCredentials.secretAccessKey, AWS_REGION: undefined });
+    const region = 'invalid-request: no AWS region: set AWS_REGION (Lambda sets it)';
+    expect(await messages(aws)).toEqual([`apiKey: ${region}`, `token: ${region}`]);
   });
 });
 
@@ -286,9 +365,9 @@ describe('retries and error kinds', () => {
       ['missing', 'not-found', 'secret not found'],
       ['denied', 'access-denied', 'access denied'],
       ['scheduled', 'invalid-request', 'the secret cannot be read now (e.g. scheduled for deletion)'],
-      ['bad', 'bad-ciphertext', 'bad ciphertext or wrong encryption context'],
+      ['bad', 'bad-ciphertext', expect.stringMatching(/^bad ciphertext or wrong encryption context \(InvalidCiphertextException\): sent no encryption context; /)],
       ['disabled', 'key-unusable', 'the KMS key is not usable (DisabledException)'],
-      ['wrongContext', 'bad-ciphertext', 'bad ciphertext or wrong encryption context'],
+      ['wrongContext', 'bad-ciphertext', expect.stringMatching(/^bad ciphertext or wrong encryption context \(InvalidCiphertextException\): sent no encryption context; /)],
     ]);
     expect(agents(aws).every((agent) => agent === LEAN_AGENT)).toBe(true);
 

@@ -202,7 +202,9 @@ describe('other sources', () => {
     expect(initError.errorType).toBe('Runtime.ConfigInvalid');
     expect(initError.error?.errorMessage).toBe(
       'invalid configuration, 1 field failed:\n' +
-        '  legacyToken (kms via env LEGACY_TOKEN_ENCRYPTED): bad ciphertext or wrong encryption context',
+        '  legacyToken (kms via env LEGACY_TOKEN_ENCRYPTED): bad ciphertext or wrong encryption context (InvalidCiphertextException): ' +
+        `sent {"LambdaFunctionName":"other-fn"} (encryptionContext 'function-name'); if it was encrypted for another function name, ` +
+        'give that context as a record, or leave encryptionContext out if it was encrypted without one',
     );
     expect(world.kms.calls[0]?.input.EncryptionContext).toEqual({ LambdaFunctionName: 'other-fn' });
     expect((await fn.exited).code).not.toBe(0);
@@ -234,6 +236,25 @@ describe('init failures', () => {
     // The handler never ran: not a single /next.
     expect(fn.runtimeApi.pollCount).toBe(0);
     expect(fn.logs()).toContain('Runtime.ConfigInvalid');
+  });
+
+  it('says there are no AWS credentials, and which variables give them, in Runtime.ConfigInvalid', async () => {
+    const world = await startWorld();
+    const seed = seedApp(world, VALUES);
+    const fn = await world.start({
+      handler: 'app.handler',
+      // Nothing for the SDK's default chain either: no IMDS, no shared files.
+      env: { ...seed.env, AWS_ACCESS_KEY_ID: undefined, AWS_SECRET_ACCESS_KEY: undefined, AWS_EC2_METADATA_DISABLED: 'true', AWS_CONFIG_FILE: '/nonexistent/config', AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/credentials' },
+    });
+    const initError = await fn.runtimeApi.waitForInitError();
+    expect(initError.errorType).toBe('Runtime.ConfigInvalid');
+    const lines = initError.error?.errorMessage.split('\n') ?? [];
+    expect(lines[0]).toBe('invalid configuration, 3 fields failed:');
+    for (const line of lines.slice(1)) {
+      expect(line).toMatch(/: no AWS credentials: set AWS_ACCESS_KEY_ID\/AWS_SECRET_ACCESS_KEY, a profile \(AWS_PROFILE\), or the container credentials variables \(AWS_CONTAINER_CREDENTIALS_FULL_URI or AWS_CONTAINER_CREDENTIALS_RELATIVE_URI\)$/);
+    }
+    expect(initError.error?.errorMessage).not.toContain('could not reach');
+    expect(world.sm.callCount() + world.kms.callCount()).toBe(0);
   });
 
   it('reports an invocation ConfigError for an invalid payload field and keeps serving', async () => {

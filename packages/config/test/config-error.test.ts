@@ -84,7 +84,16 @@ describe('ConfigError', () => {
         'the secret cannot be read now (e.g. scheduled for deletion)',
       ],
       ['throttled', 'secretsmanager', 'secretsmanager "agg/throttled" via env THROTTLED', 'throttled', 'throttled after 2 attempts'],
-      ['wrongContext', 'kms', 'kms via env WRONG_CONTEXT', 'bad-ciphertext', 'bad ciphertext or wrong encryption context'],
+      [
+        'wrongContext',
+        'kms',
+        'kms via env WRONG_CONTEXT',
+        'bad-ciphertext',
+        // The context sent, and what to try instead.
+        expect.stringMatching(
+          /^bad ciphertext or wrong encryption context \(InvalidCiphertextException\): sent \{"app":"b"\}; give the context it was encrypted with, leave encryptionContext out if it had none, or use 'function-name' for the Lambda console's \{"LambdaFunctionName":"[^"]+"\}$/,
+        ),
+      ],
       ['keyUnusable', 'kms', 'kms via env DISABLED_KEY', 'key-unusable', 'the KMS key is not usable (DisabledException)'],
       ['badCiphertext', 'kms', 'kms via env GARBAGE', 'bad-ciphertext', 'the ciphertext is not valid base64'],
       ['fromEvent', 'payload', 'payload user.id', 'missing', 'missing'],

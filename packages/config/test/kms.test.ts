@@ -55,8 +55,21 @@ describe('kms source', () => {
     });
     const error = (await getConfig(config).catch((e: unknown) => e)) as ConfigError;
     expect(error.issues.map((i) => [i.field, i.reason, i.location, i.message])).toEqual([
-      ['wrong', 'bad-ciphertext', 'kms via env WRONG', 'bad ciphertext or wrong encryption context'],
-      ['needs', 'bad-ciphertext', 'kms via env NEEDS', 'bad ciphertext or wrong encryption context'],
+      // Each message shows the context sent and what to try (a context is not secret: KMS logs it in CloudTrail).
+      [
+        'wrong',
+        'bad-ciphertext',
+        'kms via env WRONG',
+        `bad ciphertext or wrong encryption context (InvalidCiphertextException): sent {"LambdaFunctionName":"other-fn"} (encryptionContext 'function-name'); ` +
+          'if it was encrypted for another function name, give that context as a record, or leave encryptionContext out if it was encrypted without one',
+      ],
+      [
+        'needs',
+        'bad-ciphertext',
+        'kms via env NEEDS',
+        `bad ciphertext or wrong encryption context (InvalidCiphertextException): sent no encryption context; if it was encrypted with one (the Lambda console's helper uses {"LambdaFunctionName":"other-fn"}), ` +
+          "declare it: encryptionContext: 'function-name' or the record",
+      ],
       ['garbage', 'bad-ciphertext', 'kms via env GARBAGE', 'the ciphertext is not valid base64'],
     ]);
     expect(aws.kms.callCount('Decrypt')).toBe(2);

@@ -37,13 +37,15 @@ Which function:
   at their defaults.
   With TASK_ROOT (or no template): that directory, the CMD of TASK_ROOT/Dockerfile as handler.
 
-Secrets Manager and KMS:
-  When the function reads a secret or a KMS value (its config definition says so) or the seed
-  file has values, local stand-ins of Secrets Manager and KMS are started on 127.0.0.1 and the
-  function's SDK is pointed at them (endpoints and dummy credentials). The seed file
-  (default: ./local-seed.json when it exists) holds their values:
+Secrets Manager, KMS and Parameter Store:
+  When the function reads a secret, a KMS value or a parameter (ssm(), ssmPath(): its config
+  definition says so) or the seed file has values, local stand-ins of those services are
+  started on 127.0.0.1 and the function's SDK is pointed at them (endpoints and dummy
+  credentials). The seed file (default: ./local-seed.json when it exists) holds their values:
     { "secrets": { "NAME": "SecretString" or {JSON object} },
-      "kms": { "VARIABLE": "plaintext" or {"plaintext": "...", "encryptionContext": {...}} } }
+      "kms": { "VARIABLE": "plaintext" or {"plaintext": "...", "encryptionContext": {...}} },
+      "parameters": { "/NAME": "String" or ["StringList", "items"]
+                      or {"type": "String" | "StringList" | "SecureString", "value": "..."} } }
   A template variable set to !Ref of a secret whose Name is NAME gets the stand-in's ARN.
   Each kms VARIABLE is set to a fresh ciphertext of its plaintext, encrypted with the
   encryption context {"LambdaFunctionName": <function name>} (the Lambda console's) unless
@@ -147,7 +149,7 @@ interface InvokeRequest {
   readonly snapStart: boolean;
   readonly seed: LocalSeed | undefined;
   /** Which stand-ins the function's config reads. */
-  readonly reads: { readonly secrets: boolean; readonly kms: boolean };
+  readonly reads: { readonly secrets: boolean; readonly kms: boolean; readonly parameters: boolean };
   /** The template's variables to evaluate once the stand-ins exist. */
   readonly template: { readonly template: SamTemplate; readonly fn: SamFunction } | undefined;
   /** Variables by precedence, lowest first: the image's ENV, the template's, --env-vars, the stand-ins', --env. */
@@ -168,7 +170,8 @@ export async function invoke(argv: readonly string[], io: CommandIo): Promise<nu
   }
   const wantSecrets = request.reads.secrets || (request.seed?.secrets.size ?? 0) > 0;
   const wantKms = request.reads.kms || (request.seed?.kms.size ?? 0) > 0;
-  const standIns = await startSeededStandIns(request.seed, { secrets: wantSecrets, kms: wantKms }, request.functionName);
+  const wantParameters = request.reads.parameters || (request.seed?.parameters.size ?? 0) > 0;
+  const standIns = await startSeededStandIns(request.seed, { secrets: wantSecrets, kms: wantKms, parameters: wantParameters }, request.functionName);
   let report: InvokeReport;
   let env: Record<string, string>;
   try {
@@ -432,15 +435,15 @@ async function chooseHandler(given: string | undefined, taskRoot: string): Promi
   return { handler: 'index.handler', handlerSource: 'default' };
 }
 
-/** Whether the handler module's config definitions read Secrets Manager or KMS (imported as `check` does). */
-async function configReads(taskRoot: string, handler: string): Promise<{ secrets: boolean; kms: boolean }> {
+/** Whether the handler module's config definitions read Secrets Manager, KMS or Parameter Store (imported as `check` does). */
+async function configReads(taskRoot: string, handler: string): Promise<{ secrets: boolean; kms: boolean; parameters: boolean }> {
   const parsed = moduleHandler(handler, taskRoot);
   const file = parsed === undefined ? undefined : MODULE_EXTENSIONS.filter((ext) => ext !== '').map((ext) => `${parsed.module}${ext}`).find((f) => existsSync(f));
-  if (file === undefined) return { secrets: false, kms: false };
+  if (file === undefined) return { secrets: false, kms: false, parameters: false };
   const found = await definitionsOf(file);
-  if (!found.ok) return { secrets: false, kms: false };
+  if (!found.ok) return { secrets: false, kms: false, parameters: false };
   const kinds = new Set(found.definitions.flatMap((d) => d.fields.flatMap((f) => f.sources.map((s) => s.kind))));
-  return { secrets: kinds.has('secretsmanager'), kms: kinds.has('kms') };
+  return { secrets: kinds.has('secretsmanager'), kms: kinds.has('kms'), parameters: kinds.has('ssm') || kinds.has('ssm-path') };
 }
 
 async function readEvent(values: InvokeValues, io: CommandIo): Promise<string> {

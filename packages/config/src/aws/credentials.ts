@@ -82,6 +82,37 @@ function expiresSoon(credentials: Credentials): boolean {
   return credentials.expiration !== undefined && credentials.expiration.getTime() - Date.now() < REFRESH_BEFORE_EXPIRY_MS;
 }
 
+// The default chain's last words when no provider had credentials (credential-provider-node's
+// chain), and fromEnv's when a key is missing.
+const NONE_FOUND = /Could not load credentials from any providers|Unable to find environment variable credentials/;
+
+/**
+ * Why credentials could not be loaded, for a field's message: names the variables to set when
+ * none were found, the container endpoint's answer when it failed. Never a key or a token.
+ */
+export function describeCredentialsFailure(providerMessage: string, env: NodeJS.ProcessEnv = process.env): string {
+  if (NONE_FOUND.test(providerMessage)) {
+    if (env.AWS_ACCESS_KEY_ID && !env.AWS_SECRET_ACCESS_KEY) return 'no AWS credentials: AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not';
+    if (!env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY) return 'no AWS credentials: AWS_SECRET_ACCESS_KEY is set but AWS_ACCESS_KEY_ID is not';
+    const profile = env.AWS_PROFILE ? `; the profile '${env.AWS_PROFILE}' (AWS_PROFILE) gave none` : '';
+    return (
+      'no AWS credentials: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, a profile (AWS_PROFILE), or the container ' +
+      `credentials variables (AWS_CONTAINER_CREDENTIALS_FULL_URI or AWS_CONTAINER_CREDENTIALS_RELATIVE_URI)${profile}`
+    );
+  }
+  // The first line only: fromHttp's URL error goes on with a list of accepted hosts.
+  const first = providerMessage.split('\n')[0]?.trim() || 'CredentialsProviderError';
+  const variable = env.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI
+    ? 'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI'
+    : env.AWS_CONTAINER_CREDENTIALS_FULL_URI
+      ? 'AWS_CONTAINER_CREDENTIALS_FULL_URI'
+      : undefined;
+  if (variable !== undefined && credentialSource(env) === 'container') {
+    return `could not load AWS credentials from the container credentials endpoint (${variable}): ${first}`;
+  }
+  return `could not load AWS credentials: ${first}`;
+}
+
 /** Forgets cached container credentials (after a SnapStart restore, or in tests). */
 export function forgetCredentials(): void {
   generation++;

@@ -81,6 +81,8 @@ export function kms(
 export interface KmsRequest {
   readonly ciphertext: Uint8Array;
   readonly context: Readonly<Record<string, string>> | undefined;
+  /** The context was built from the function name (`encryptionContext: 'function-name'`). */
+  readonly fromFunctionName: boolean;
   readonly keyId: string | undefined;
   /** Ciphertext digest and context: identifies the request without holding the ciphertext in keys. */
   readonly identity: string;
@@ -113,8 +115,27 @@ export function kmsRequest(
   const contextKey = context === undefined ? '' : JSON.stringify(Object.entries(context).sort(([a], [b]) => (a < b ? -1 : 1)));
   return {
     ok: true,
-    request: { ciphertext, context, keyId: source.keyId, identity: `${digest}\u0000${contextKey}\u0000${source.keyId ?? ''}` },
+    request: { ciphertext, context, fromFunctionName: source.encryptionContext === 'function-name', keyId: source.keyId, identity: `${digest}\u0000${contextKey}\u0000${source.keyId ?? ''}` },
   };
+}
+
+/**
+ * InvalidCiphertextException: the ciphertext is damaged or was encrypted with another context.
+ * The message shows the context sent and the one to try; an encryption context is not secret (KMS
+ * logs it in CloudTrail in plain text), and here it is a function name or the definition's record.
+ */
+function wrongContextMessage(request: KmsRequest): string {
+  const functionName = process.env.AWS_LAMBDA_FUNCTION_NAME;
+  const consoleContext = JSON.stringify({ LambdaFunctionName: functionName || '<function name>' });
+  const lead = 'bad ciphertext or wrong encryption context (InvalidCiphertextException)';
+  if (request.context === undefined) {
+    return `${lead}: sent no encryption context; if it was encrypted with one (the Lambda console's helper uses ${consoleContext}), declare it: encryptionContext: 'function-name' or the record`;
+  }
+  const sent = JSON.stringify(request.context);
+  if (request.fromFunctionName) {
+    return `${lead}: sent ${sent} (encryptionContext 'function-name'); if it was encrypted for another function name, give that context as a record, or leave encryptionContext out if it was encrypted without one`;
+  }
+  return `${lead}: sent ${sent}; give the context it was encrypted with, leave encryptionContext out if it had none, or use 'function-name' for the Lambda console's ${consoleContext}`;
 }
 
 /** Cache key: client, ciphertext digest, context and key id. */
@@ -138,7 +159,11 @@ export async function decryptAll(
         });
         results.set(key, { ok: true, value: new FetchedValue(undefined, out.Plaintext ?? new Uint8Array()) });
       } catch (error) {
-        results.set(key, { ok: false, failure: failureFromError('kms', error) });
+        const failure = failureFromError('kms', error);
+        results.set(key, {
+          ok: false,
+          failure: failure.code === 'InvalidCiphertextException' ? { ...failure, message: wrongContextMessage(request) } : failure,
+        });
       }
     }),
   );
