@@ -28,7 +28,10 @@ await build({
   splitting: true,
   chunkNames: 'chunks/[name]-[hash]',
   // Workspace packages are bundled from src/ (their `source` export), so they need no build.
-  conditions: ['source'],
+  // `module` (esbuild's default, dropped once any condition is given): the ES module builds of
+  // the @smithy/core subpaths, not their CommonJS ones (whose `node` condition comes first),
+  // so the lean AWS path of @custom-runtime/config loads only what it uses.
+  conditions: ['source', 'module'],
   // The AWS SDK's ES module build (its `module` field) rather than its CommonJS one: a lazily
   // imported CommonJS module becomes a chunk with a default export only, and
   // @custom-runtime/config reads named exports (`const { KMSClient } = await import(...)`).

@@ -64,7 +64,7 @@ async function bundleHandler(entry: string, outdir: string): Promise<number> {
     format: 'esm',
     splitting: true,
     chunkNames: 'chunks/[name]-[hash]',
-    conditions: ['source'],
+    conditions: ['source', 'module'],
     mainFields: ['module', 'main'],
     banner: {
       js: "import { createRequire as __customRuntimeCreateRequire } from 'node:module';\nconst require = __customRuntimeCreateRequire(import.meta.url);",

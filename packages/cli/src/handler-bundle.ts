@@ -57,7 +57,10 @@ export async function bundleHandlers(options: BundleOptions): Promise<BundleResu
       format: 'esm',
       splitting: true,
       chunkNames: 'chunks/[name]-[hash]',
-      ...(options.conditions !== undefined && { conditions: [...options.conditions] }),
+      // `module` is esbuild's default, dropped once any condition is given: without it the
+      // @smithy/core subpaths resolve to their CommonJS builds (their `node` condition comes
+      // first), which cannot be tree-shaken, and the lean AWS path loads about 200 KiB more.
+      conditions: [...(options.conditions ?? []), 'module'],
       // The ES module build (`module`) rather than the CommonJS one: a lazily imported CommonJS
       // module becomes a chunk with a default export only, and @custom-runtime/config reads
       // named exports from `await import('@aws-sdk/client-kms')`.
