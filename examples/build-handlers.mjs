@@ -2,9 +2,11 @@
 // directory (its `build` script): bundles each entry into dist/<name>.mjs, the files its
 // Dockerfile copies into /var/task. Each bundle is self-contained (workspace packages from
 // their TypeScript sources, zod and the AWS SDK included), so the image needs no node_modules.
+// The settings are in handler-build-options.mjs (those of `custom-runtime build`).
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { build } from 'esbuild';
+import { handlerBuildOptions } from './handler-build-options.mjs';
 
 const entries = process.argv.slice(2);
 if (entries.length === 0) {
@@ -14,34 +16,4 @@ if (entries.length === 0) {
 
 const outdir = path.resolve('dist');
 await rm(outdir, { recursive: true, force: true });
-await build({
-  entryPoints: entries,
-  outdir,
-  outExtension: { '.js': '.mjs' },
-  bundle: true,
-  platform: 'node',
-  target: 'node20',
-  format: 'esm',
-  // The AWS SDK is imported on first use by @custom-runtime/config: as a chunk of its own, a
-  // function without secrets never loads it. Entries share chunks instead of each carrying
-  // a copy.
-  splitting: true,
-  chunkNames: 'chunks/[name]-[hash]',
-  // Workspace packages are bundled from src/ (their `source` export), so they need no build.
-  conditions: ['source'],
-  // The AWS SDK's ES module build (its `module` field) rather than its CommonJS one: a lazily
-  // imported CommonJS module becomes a chunk with a default export only, and
-  // @custom-runtime/config reads named exports (`const { KMSClient } = await import(...)`).
-  mainFields: ['module', 'main'],
-  // Parts of the AWS SDK are CommonJS and require() Node built-ins; an ES module has no
-  // `require` of its own.
-  banner: {
-    js: "import { createRequire as __customRuntimeCreateRequire } from 'node:module';\nconst require = __customRuntimeCreateRequire(import.meta.url);",
-  },
-  // Smaller files without renaming anything: stack traces stay readable without source maps.
-  minifySyntax: true,
-  minifyWhitespace: true,
-  legalComments: 'none',
-  sourcemap: false,
-  logLevel: 'warning',
-});
+await build(handlerBuildOptions(entries, outdir));

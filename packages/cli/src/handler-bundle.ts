@@ -1,6 +1,6 @@
 import { chmod, copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { build, type BuildFailure } from 'esbuild';
+import { build, type BuildFailure, type Plugin } from 'esbuild';
 import { CliError } from './cli-error.js';
 
 /** What {@link bundleHandlers} writes. */
@@ -33,6 +33,47 @@ export interface BundleOptions {
 const REQUIRE_BANNER =
   "import { createRequire as __customRuntimeCreateRequire } from 'node:module';\nconst require = __customRuntimeCreateRequire(import.meta.url);";
 
+// The SDK pieces the lean AWS path of @custom-runtime/config imports (its aws/ directory).
+const LEAN_AWS_PIECES = /^(@smithy\/signature-v4|@aws-sdk\/credential-provider-http)$/;
+const LEAN_AWS_IMPORTER = /[\\/]config[\\/](src|dist)[\\/]aws[\\/]/;
+
+/**
+ * Bundles each SDK piece the lean AWS path imports on its own, as one self-contained module.
+ * In the handler's build those pieces share @smithy/core's barrel modules with the SDK clients
+ * (the fallback), and esbuild's chunks follow reachability, not use: the signer's chunk then
+ * carries ~130 KiB of client, protocol and serde code the signer never runs, read and compiled
+ * on every cold start. Bundled alone, tree shaking leaves ~25 KiB. The SDK clients keep their
+ * own copy, loaded only when the fallback is.
+ */
+export function leanAwsPiecesPlugin(): Plugin {
+  return {
+    name: 'lean-aws-pieces',
+    setup(pluginBuild) {
+      pluginBuild.onResolve({ filter: LEAN_AWS_PIECES }, (args) =>
+        LEAN_AWS_IMPORTER.test(args.importer) ? { path: args.path, namespace: 'lean-aws-piece', pluginData: args.resolveDir } : undefined,
+      );
+      pluginBuild.onLoad({ filter: /.*/, namespace: 'lean-aws-piece' }, async (args) => {
+        const resolveDir = String(args.pluginData);
+        const alone = await build({
+          stdin: { contents: `export * from ${JSON.stringify(args.path)};`, resolveDir, loader: 'js' },
+          bundle: true,
+          write: false,
+          platform: 'node',
+          target: 'node20',
+          format: 'esm',
+          conditions: ['module'],
+          mainFields: ['module', 'main'],
+          minifySyntax: true,
+          minifyWhitespace: true,
+          legalComments: 'none',
+          logLevel: 'silent',
+        });
+        return { contents: alone.outputFiles[0]?.text ?? '', loader: 'js', resolveDir };
+      });
+    },
+  };
+}
+
 /**
  * Bundles handler modules for a provided.al2023 image with the settings that work for the AWS
  * SDK: self-contained ES modules (`.mjs`, so no package.json is needed in /var/task), the SDK's
@@ -57,7 +98,10 @@ export async function bundleHandlers(options: BundleOptions): Promise<BundleResu
       format: 'esm',
       splitting: true,
       chunkNames: 'chunks/[name]-[hash]',
-      ...(options.conditions !== undefined && { conditions: [...options.conditions] }),
+      // `module` is esbuild's default, dropped once any condition is given: without it the
+      // @smithy/core subpaths resolve to their CommonJS builds (their `node` condition comes
+      // first), which cannot be tree-shaken, and the lean AWS path loads about 200 KiB more.
+      conditions: [...(options.conditions ?? []), 'module'],
       // The ES module build (`module`) rather than the CommonJS one: a lazily imported CommonJS
       // module becomes a chunk with a default export only, and @custom-runtime/config reads
       // named exports from `await import('@aws-sdk/client-kms')`.
@@ -69,6 +113,7 @@ export async function bundleHandlers(options: BundleOptions): Promise<BundleResu
       legalComments: 'none',
       sourcemap: false,
       logLevel: 'silent',
+      plugins: [leanAwsPiecesPlugin()],
     });
   } catch (error) {
     const failure = error as Partial<BuildFailure>;

@@ -1,5 +1,6 @@
 /**
- * Credentials of the lean path: the environment (`fromEnv`) or the container credentials
+ * Credentials of the lean path: the environment (the variables `fromEnv` of
+ * `@aws-sdk/credential-provider-env` reads) or the container credentials
  * endpoint (`fromHttp`: `AWS_CONTAINER_CREDENTIALS_FULL_URI` / `_RELATIVE_URI` with
  * `AWS_CONTAINER_AUTHORIZATION_TOKEN[_FILE]`, as SnapStart and Lambda Managed Instances provide
  * them), in the SDK default chain's order. Anything else (profiles, SSO, web identity, IMDS) is
@@ -42,10 +43,7 @@ let generation = 0;
 
 /** Current credentials from `source`; container credentials are cached until 5 minutes before expiry. */
 export async function loadCredentials(source: CredentialSource, timeoutMs: number): Promise<Credentials> {
-  if (source === 'env') {
-    const { fromEnv } = await import('@aws-sdk/credential-provider-env');
-    return fromEnv()();
-  }
+  if (source === 'env') return environmentCredentials(process.env);
   const env = process.env;
   const key = [
     env.AWS_CONTAINER_CREDENTIALS_FULL_URI,
@@ -70,6 +68,27 @@ export async function loadCredentials(source: CredentialSource, timeoutMs: numbe
     // A reset while fetching: these credentials belong to the old environment.
     if (mine !== generation && container?.promise === promise) container = undefined;
   }
+}
+
+/**
+ * The variables `fromEnv` of `@aws-sdk/credential-provider-env` 3.972 reads, read the same way
+ * (dist-es/fromEnv.js). Not imported: that module pulls in @aws-sdk/core's client barrel, ~35 KiB
+ * evaluated on every cold start, for three `process.env` reads.
+ */
+function environmentCredentials(env: NodeJS.ProcessEnv): Credentials {
+  const accessKeyId = env.AWS_ACCESS_KEY_ID;
+  const secretAccessKey = env.AWS_SECRET_ACCESS_KEY;
+  // credentialSource() chose 'env' because both are set; a reset in between is an error, as in fromEnv.
+  if (!accessKeyId || !secretAccessKey) {
+    throw Object.assign(new Error('Unable to find environment variable credentials.'), { name: 'CredentialsProviderError' });
+  }
+  const expiry = env.AWS_CREDENTIAL_EXPIRATION;
+  return {
+    accessKeyId,
+    secretAccessKey,
+    ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}),
+    ...(expiry ? { expiration: new Date(expiry) } : {}),
+  };
 }
 
 async function fetchContainerCredentials(timeoutMs: number): Promise<Credentials> {

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { record, string, unknown } from 'zod/mini';
 import type { output } from 'zod/v4/core';
 import { failureFromCode, failureFromError } from '../aws-errors.js';
 import type { FetchResult } from '../cache.js';
@@ -185,7 +185,7 @@ export function ssmPath(
   return new ConfigField([source], schema ?? ANY_OBJECT);
 }
 
-const ANY_OBJECT: Schema = z.record(z.string(), z.unknown());
+const ANY_OBJECT: Schema = record(string(), unknown());
 
 /** A source's reference as read now. */
 export type ParameterLookup =
