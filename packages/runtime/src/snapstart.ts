@@ -5,7 +5,6 @@
  * answers only once the snapshot was restored in a new execution environment; it then runs the
  * after-restore hooks and starts polling `/next`. Any other initialization type changes nothing.
  */
-import { randomUUID } from 'node:crypto';
 import { describeError, type ErrorResponse } from './errors.js';
 import { getHost, type RuntimeHost } from './host.js';
 import { logger } from './logging.js';
@@ -162,7 +161,7 @@ export function failRestore(client: RuntimeApiClient, err: unknown, exit: (code:
 }
 
 async function afterRestore(userHooks: readonly SnapStartHook[], prefetched: readonly unknown[]): Promise<void> {
-  refreshUuidEntropy();
+  await refreshUuidEntropy();
   // Config first, so user hooks that read config see values fetched after the restore. These
   // never reject: a failed refresh follows the config's stale-on-error rules and logs.
   await Promise.all(prefetched.filter(hasAfterRestore).map((target) => target[AFTER_RESTORE]()));
@@ -181,6 +180,8 @@ async function postRestoreError(client: RuntimeApiClient, response: ErrorRespons
  * Node.js documentation of `disableEntropyCache`); whatever was left in it at the snapshot would
  * be handed out again by every restored environment. 128 draws always cross a refill.
  */
-function refreshUuidEntropy(): void {
+async function refreshUuidEntropy(): Promise<void> {
+  // Loaded here: node:crypto takes 3 to 7 ms to load, which no start without SnapStart should pay.
+  const { randomUUID } = await import('node:crypto');
   for (let i = 0; i < 128; i++) randomUUID();
 }
