@@ -22,13 +22,7 @@ beforeAll(async () => {
   keyId = aws.kms.createKey().keyId;
 });
 afterAll(() => aws.close());
-beforeEach(() => {
-  clearConfigCache();
-  aws.sm.resetCalls();
-  aws.sm.clearFaults();
-  aws.kms.resetCalls();
-  aws.kms.clearFaults();
-});
+beforeEach(() => aws.reset());
 afterEach(() => {
   vi.useRealTimers();
   for (const restore of restores.splice(0).reverse()) restore();

@@ -7,6 +7,8 @@ import { clearConfigCache, type ConfigLogger } from '../src/index.js';
 export interface StandIns {
   readonly sm: SecretsManagerStandIn;
   readonly kms: KmsStandIn;
+  /** Between tests: an empty config cache, no recorded calls, no injected faults. */
+  reset(): void;
   close(): Promise<void>;
 }
 
@@ -32,6 +34,13 @@ export async function startStandIns(): Promise<StandIns> {
   return {
     sm,
     kms,
+    reset() {
+      clearConfigCache();
+      for (const standIn of [sm, kms]) {
+        standIn.resetCalls();
+        standIn.clearFaults();
+      }
+    },
     async close() {
       clearConfigCache();
       await Promise.all([sm.close(), kms.close()]);

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { clearConfigCache, ConfigError, defineConfig, getConfig, kms, payload, withConfig } from '../src/index.js';
+import { ConfigError, defineConfig, getConfig, kms, payload, withConfig } from '../src/index.js';
 import { setEnv, startStandIns, type StandIns } from './helpers.js';
 
 let aws: StandIns;
@@ -11,11 +11,7 @@ beforeAll(async () => {
   keyId = aws.kms.createKey().keyId;
 });
 afterAll(() => aws.close());
-beforeEach(() => {
-  clearConfigCache();
-  aws.kms.resetCalls();
-  aws.kms.clearFaults();
-});
+beforeEach(() => aws.reset());
 afterEach(() => restore());
 
 describe('kms source', () => {
