@@ -236,7 +236,7 @@ export async function runColdStartBench(settings: ColdStartSettings, log: Log): 
       {
         id: 'floor',
         label: 'floor (bare Node, 2 HTTP calls)',
-        how: 'bench/fixtures/cold-start-floor.mjs: 2 unsigned node:http calls (Secrets Manager, KMS) in parallel, then a node:http Runtime API loop',
+        how: 'bench/fixtures/cold-start-floor.mjs: 2 unsigned node:http calls (Secrets Manager, KMS) in parallel, then a node:http Runtime API loop; node:http loaded with process.getBuiltinModule (an ES module import of it loads undici on Node 22)',
         options: () => ({ ...common, command: node, args: [FLOOR], taskRoot: work }),
       },
     ];
