@@ -55,7 +55,7 @@ function packageJson({ name, tarballs }: ProjectSpec): string {
         '@custom-runtime/local': vendor(tarballs.local),
         '@custom-runtime/runtime': vendor(tarballs.runtime),
       },
-      engines: { node: '>=20.10' },
+      engines: { node: '>=20.16' },
     },
     null,
     2,

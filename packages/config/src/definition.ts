@@ -1,10 +1,12 @@
-import { inspect } from 'node:util';
 import { checkSeconds, type ConfigField } from './field.js';
 import { runWithEvent } from './invocation.js';
 import { locationOf } from './field-resolution.js';
 import { DefinitionState, type DefinitionOptions } from './definition-state.js';
 import { toEnvironment } from './command-environment.js';
 import { AFTER_RESTORE, refreshAfterRestore, type SnapStartOptions } from './snapstart-refresh.js';
+
+// A built-in from process.getBuiltinModule, not an import: docs/design.md, "Built-in modules".
+const { inspect } = process.getBuiltinModule('node:util');
 
 /** Well-known method the runtime awaits during init (docs/design.md, "The host object"). */
 export const PREFETCH: unique symbol = Symbol.for('@custom-runtime/prefetch');

@@ -1,6 +1,8 @@
-import { inspect } from 'node:util';
 import type { ValueFormat } from './field.js';
 import { REDACTED } from './redaction.js';
+
+// A built-in from process.getBuiltinModule, not an import: docs/design.md, "Built-in modules".
+const { inspect } = process.getBuiltinModule('node:util');
 
 type JsonResult = { readonly ok: true; readonly value: unknown } | { readonly ok: false };
 

@@ -1,5 +1,7 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
-import { inspect } from 'node:util';
+// A built-in from process.getBuiltinModule, not an import: docs/design.md, "Built-in modules".
+const { AsyncLocalStorage } = process.getBuiltinModule('node:async_hooks');
+const { inspect } = process.getBuiltinModule('node:util');
+
 
 // The slice of the runtime's host object (docs/design.md, "The host object") this package reads.
 // Declared locally on purpose: @custom-runtime/config never imports @custom-runtime/runtime.

@@ -1,4 +1,6 @@
-import { inspect } from 'node:util';
+// A built-in from process.getBuiltinModule, not an import: docs/design.md, "Built-in modules".
+const { inspect } = process.getBuiltinModule('node:util');
+
 
 /** What a secret value is shown as. */
 export const REDACTED = '[redacted]';

@@ -203,8 +203,8 @@ export async function runCommand(
   if (options.signal?.aborted === true) return failed(path, 'aborted', '', nothing);
 
   // Loaded on first use: a module handler never pays for child_process before its first /next.
-  // Not import(): that would start the ES module loader, which a command handler never needs.
-  const { spawn } = process.getBuiltinModule?.('node:child_process') ?? (await import('node:child_process'));
+  // Not import(), which would start the ES module loader a command handler never needs.
+  const { spawn } = process.getBuiltinModule('node:child_process');
   const env = commandEnvironment(options.env ?? process.env, invocation, options.extraEnv);
   const unpassable = variablesWithNul(env);
   if (unpassable.length > 0) {

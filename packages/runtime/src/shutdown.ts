@@ -25,9 +25,8 @@ async function extensionRequest(
 ): Promise<{ status: number; headers: IncomingHttpHeaders; body: string }> {
   const [host, port] = splitAddress(address);
   // Loaded only when a handler registered shutdown hooks: not on every cold start.
-  // getBuiltinModule rather than import(), which would start the ES module loader and, on Node 22,
-  // load undici through node:http's WebSocket getter (about 15 ms).
-  const http = process.getBuiltinModule?.('node:http') ?? (await import('node:http'));
+  // Not import(): docs/design.md, "Built-in modules".
+  const http = process.getBuiltinModule('node:http');
   return new Promise((resolve, reject) => {
     const req = http.request({ host, port, method, path, headers, agent: false }, (res) => {
       const chunks: Buffer[] = [];
@@ -74,7 +73,7 @@ export async function armShutdownHooks(runtimeApiAddress: string, exit: (code: n
   // The extension must poll for events to count as ready; with no subscriptions this call only
   // returns at shutdown, so its socket must not keep the process alive.
   const [hostName, port] = splitAddress(runtimeApiAddress);
-  const http = process.getBuiltinModule?.('node:http') ?? (await import('node:http'));
+  const http = process.getBuiltinModule('node:http');
   const poll = http.request({
     host: hostName,
     port,

@@ -182,6 +182,6 @@ async function postRestoreError(client: RuntimeApiClient, response: ErrorRespons
  */
 async function refreshUuidEntropy(): Promise<void> {
   // Loaded here: node:crypto takes 3 to 7 ms to load, which no start without SnapStart should pay.
-  const { randomUUID } = process.getBuiltinModule?.('node:crypto') ?? (await import('node:crypto'));
+  const { randomUUID } = process.getBuiltinModule('node:crypto');
   for (let i = 0; i < 128; i++) randomUUID();
 }

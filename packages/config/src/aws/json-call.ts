@@ -2,14 +2,13 @@
  * One AWS JSON 1.1 call on the lean path: credentials, signing, sending, the standard retry, a
  * re-sign after a clock-skew answer, all inside the call's deadline.
  */
-import { performance } from 'node:perf_hooks';
 import { AwsCallError, errorCodeOf, errorMessageOf } from './call-error.js';
 import { clockOffsetMs, correctClock, isClockSkewError } from './clock-skew.js';
 import { credentialSource, loadCredentials, type CredentialSource, type Credentials } from './credentials.js';
 import { resolveEndpoint } from './endpoints.js';
 import { isRetryable, maxAttempts, retryDelayMs } from './retry.js';
 import type { AwsJsonService } from './services.js';
-import { preloadSigner, sendSigned } from './signed-request.js';
+import { sendSigned } from './signed-request.js';
 import type { ResolvedTimeouts } from './timeouts.js';
 
 /** Env var choosing the transport: `lean` (default) or `sdk` (the generated SDK clients). */
@@ -46,7 +45,6 @@ export async function callAwsJson(
   const end = performance.now() + timeouts.callMs;
   const attempts = maxAttempts();
   const body = JSON.stringify(input);
-  preloadSigner();
   let attempt = 0;
   let resigned = false;
   for (;;) {

@@ -1,9 +1,16 @@
-import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
+import type { Hash, Hmac } from 'node:crypto';
 import type { Agent as HttpAgent, IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { Agent as HttpsAgent } from 'node:https';
 import type { Socket } from 'node:net';
+// Imported statically: as a dynamic import it went through the ES module loader's chain of
+// asynchronous steps after the first call was built, 4 to 8 ms of a cold start. A definition
+// without AWS sources pays for compiling it (about 25 KiB), one that reads secrets saves that.
+import { SignatureV4 } from '@smithy/signature-v4';
 import { AwsCallError } from './call-error.js';
 import type { Credentials } from './credentials.js';
+
+// A built-in from process.getBuiltinModule, not an import: docs/design.md, "Built-in modules".
+const { createHash, createHmac } = process.getBuiltinModule('node:crypto');
 
 /** One signed JSON 1.1 POST. */
 export interface SignedRequest {
@@ -54,23 +61,18 @@ function toBytes(data: string | ArrayBuffer | ArrayBufferView): string | Uint8Ar
 /** Sent unsigned, as the SDK sends its own: names the client in CloudTrail and in the stand-ins' logs. */
 export const USER_AGENT = 'custom-runtime-config (lean)';
 
-type SignerModule = typeof import('@smithy/signature-v4');
-let signerModule: Promise<SignerModule> | undefined;
-
 // Keep-alive connections, one pool per protocol; dropped by forgetConnections().
 let httpAgent: HttpAgent | undefined;
 let httpsAgent: HttpsAgent | undefined;
 
-// process.getBuiltinModule (Node >= 20.16) rather than import(): an ES module import of node:http
-// builds its namespace by reading every export, and on Node 22 its WebSocket, CloseEvent and
-// MessageEvent getters load undici, about 15 ms of a cold start.
-async function agentFor(url: URL): Promise<{ request: typeof import('node:http').request; agent: HttpAgent | HttpsAgent }> {
+// Loaded on the first call, not at import: a definition without AWS sources never needs them.
+function agentFor(url: URL): { request: typeof import('node:http').request; agent: HttpAgent | HttpsAgent } {
   if (url.protocol === 'https:') {
-    const https = process.getBuiltinModule?.('node:https') ?? (await import('node:https'));
+    const https = process.getBuiltinModule('node:https');
     httpsAgent ??= new https.Agent({ keepAlive: true });
     return { request: https.request, agent: httpsAgent };
   }
-  const http = process.getBuiltinModule?.('node:http') ?? (await import('node:http'));
+  const http = process.getBuiltinModule('node:http');
   httpAgent ??= new http.Agent({ keepAlive: true });
   return { request: http.request, agent: httpAgent };
 }
@@ -83,14 +85,8 @@ export function forgetConnections(): void {
   httpsAgent = undefined;
 }
 
-/** Starts loading the signer, so it loads while the credentials are read. */
-export function preloadSigner(): void {
-  signerModule ??= import('@smithy/signature-v4');
-}
-
 /** Signs `input` with SigV4 (now, plus the clock offset) and sends it; resolves with any HTTP answer. */
 export async function sendSigned(input: SignedRequest): Promise<RawResponse> {
-  const { SignatureV4 } = await (signerModule ??= import('@smithy/signature-v4'));
   const { url } = input;
   const signer = new SignatureV4({
     credentials: signingCredentials(input.credentials),
@@ -118,7 +114,7 @@ export async function sendSigned(input: SignedRequest): Promise<RawResponse> {
     },
     { signingDate: new Date(Date.now() + input.clockOffsetMs) },
   );
-  const { request, agent } = await agentFor(url);
+  const { request, agent } = agentFor(url);
   return new Promise<RawResponse>((resolve, reject) => {
     let settled = false;
     const fail = (error: AwsCallError): void => {

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { output } from 'zod/v4/core';
 import { failureFromError } from '../aws-errors.js';
 import type { FetchResult } from '../cache.js';
@@ -14,6 +13,9 @@ import {
   type ValueFormat,
 } from '../field.js';
 import { envSource } from './env.js';
+
+// A built-in from process.getBuiltinModule, not an import: docs/design.md, "Built-in modules".
+const { createHash } = process.getBuiltinModule('node:crypto');
 
 /** How a KMS ciphertext is decrypted. */
 export interface KmsOptions {
