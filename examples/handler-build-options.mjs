@@ -11,8 +11,8 @@ const LEAN_AWS_IMPORTER = /[\\/]config[\\/](src|dist)[\\/]aws[\\/]/;
 /**
  * Bundles each SDK piece the lean AWS path imports on its own, as one self-contained module: in
  * the handler's build they share @smithy/core's barrel modules with the SDK clients, and
- * esbuild's chunks follow reachability, not use, so the signer (a static import of the config
- * package) would bring ~130 KiB it never runs. See leanAwsPiecesPlugin in packages/cli/src/handler-bundle.ts.
+ * esbuild's chunks follow reachability, not use, so the signer's chunk would carry ~130 KiB the
+ * signer never runs. See leanAwsPiecesPlugin in packages/cli/src/handler-bundle.ts.
  */
 export function leanAwsPiecesPlugin() {
   return {

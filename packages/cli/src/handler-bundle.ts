@@ -40,8 +40,8 @@ const LEAN_AWS_IMPORTER = /[\\/]config[\\/](src|dist)[\\/]aws[\\/]/;
 /**
  * Bundles each SDK piece the lean AWS path imports on its own, as one self-contained module.
  * In the handler's build those pieces share @smithy/core's barrel modules with the SDK clients
- * (the fallback), and esbuild's chunks follow reachability, not use: the signer, imported
- * statically by the config package, would bring ~130 KiB of client, protocol and serde code the signer never runs, read and compiled
+ * (the fallback), and esbuild's chunks follow reachability, not use: the signer's chunk then
+ * carries ~130 KiB of client, protocol and serde code the signer never runs, read and compiled
  * on every cold start. Bundled alone, tree shaking leaves ~25 KiB. The SDK clients keep their
  * own copy, loaded only when the fallback is.
  */

@@ -2,7 +2,6 @@
 const { AsyncLocalStorage } = process.getBuiltinModule('node:async_hooks');
 const { inspect } = process.getBuiltinModule('node:util');
 
-
 // The slice of the runtime's host object (docs/design.md, "The host object") this package reads.
 // Declared locally on purpose: @custom-runtime/config never imports @custom-runtime/runtime.
 interface InvocationView {

@@ -1,7 +1,6 @@
 // A built-in from process.getBuiltinModule, not an import: docs/design.md, "Built-in modules".
 const { inspect } = process.getBuiltinModule('node:util');
 
-
 /** What a secret value is shown as. */
 export const REDACTED = '[redacted]';
 

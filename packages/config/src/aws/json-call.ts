@@ -8,7 +8,7 @@ import { credentialSource, loadCredentials, type CredentialSource, type Credenti
 import { resolveEndpoint } from './endpoints.js';
 import { isRetryable, maxAttempts, retryDelayMs } from './retry.js';
 import type { AwsJsonService } from './services.js';
-import { sendSigned } from './signed-request.js';
+import { preloadSigner, sendSigned } from './signed-request.js';
 import type { ResolvedTimeouts } from './timeouts.js';
 
 /** Env var choosing the transport: `lean` (default) or `sdk` (the generated SDK clients). */
@@ -45,6 +45,7 @@ export async function callAwsJson(
   const end = performance.now() + timeouts.callMs;
   const attempts = maxAttempts();
   const body = JSON.stringify(input);
+  preloadSigner();
   let attempt = 0;
   let resigned = false;
   for (;;) {

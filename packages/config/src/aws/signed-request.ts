@@ -2,10 +2,6 @@ import type { Hash, Hmac } from 'node:crypto';
 import type { Agent as HttpAgent, IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { Agent as HttpsAgent } from 'node:https';
 import type { Socket } from 'node:net';
-// Imported statically: as a dynamic import it went through the ES module loader's chain of
-// asynchronous steps after the first call was built, 4 to 8 ms of a cold start. A definition
-// without AWS sources pays for compiling it (about 25 KiB), one that reads secrets saves that.
-import { SignatureV4 } from '@smithy/signature-v4';
 import { AwsCallError } from './call-error.js';
 import type { Credentials } from './credentials.js';
 
@@ -61,6 +57,12 @@ function toBytes(data: string | ArrayBuffer | ArrayBufferView): string | Uint8Ar
 /** Sent unsigned, as the SDK sends its own: names the client in CloudTrail and in the stand-ins' logs. */
 export const USER_AGENT = 'custom-runtime-config (lean)';
 
+// Loaded on the first call: a definition without AWS sources never pays for it. Bundled with
+// `custom-runtime build` it is ~25 KiB; from node_modules, unbundled, it loads @smithy/core's
+// CommonJS build, ~40 ms and ~17 MiB, which a static import would cost every function.
+type SignerModule = typeof import('@smithy/signature-v4');
+let signerModule: Promise<SignerModule> | undefined;
+
 // Keep-alive connections, one pool per protocol; dropped by forgetConnections().
 let httpAgent: HttpAgent | undefined;
 let httpsAgent: HttpsAgent | undefined;
@@ -85,8 +87,14 @@ export function forgetConnections(): void {
   httpsAgent = undefined;
 }
 
+/** Starts loading the signer, so it loads while the credentials are read. */
+export function preloadSigner(): void {
+  signerModule ??= import('@smithy/signature-v4');
+}
+
 /** Signs `input` with SigV4 (now, plus the clock offset) and sends it; resolves with any HTTP answer. */
 export async function sendSigned(input: SignedRequest): Promise<RawResponse> {
+  const { SignatureV4 } = await (signerModule ??= import('@smithy/signature-v4'));
   const { url } = input;
   const signer = new SignatureV4({
     credentials: signingCredentials(input.credentials),
