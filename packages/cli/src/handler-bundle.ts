@@ -1,7 +1,8 @@
 import { chmod, copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { build, type BuildFailure, type Plugin } from 'esbuild';
+import { build, type BuildFailure } from 'esbuild';
 import { CliError } from './cli-error.js';
+import { handlerBuildOptions } from './handler-build-options.mjs';
 
 /** What {@link bundleHandlers} writes. */
 export interface BundleResult {
@@ -27,58 +28,9 @@ export interface BundleOptions {
   readonly conditions?: readonly string[];
 }
 
-// The banner an ES module bundle needs for the CommonJS parts of the AWS SDK: they require()
-// Node built-ins, and an ES module has no `require` of its own. Without it the bundle fails at
-// init with `Dynamic require of "node:https" is not supported`.
-const REQUIRE_BANNER =
-  "const require = process.getBuiltinModule('node:module').createRequire(import.meta.url);";
-
-// The SDK pieces the lean AWS path of @custom-runtime/config imports (its aws/ directory).
-const LEAN_AWS_PIECES = /^(@smithy\/signature-v4|@aws-sdk\/credential-provider-http)$/;
-const LEAN_AWS_IMPORTER = /[\\/]config[\\/](src|dist)[\\/]aws[\\/]/;
-
 /**
- * Bundles each SDK piece the lean AWS path imports on its own, as one self-contained module.
- * In the handler's build those pieces share @smithy/core's barrel modules with the SDK clients
- * (the fallback), and esbuild's chunks follow reachability, not use: the signer's chunk then
- * carries ~130 KiB of client, protocol and serde code the signer never runs, read and compiled
- * on every cold start. Bundled alone, tree shaking leaves ~25 KiB. The SDK clients keep their
- * own copy, loaded only when the fallback is.
- */
-export function leanAwsPiecesPlugin(): Plugin {
-  return {
-    name: 'lean-aws-pieces',
-    setup(pluginBuild) {
-      pluginBuild.onResolve({ filter: LEAN_AWS_PIECES }, (args) =>
-        LEAN_AWS_IMPORTER.test(args.importer) ? { path: args.path, namespace: 'lean-aws-piece', pluginData: args.resolveDir } : undefined,
-      );
-      pluginBuild.onLoad({ filter: /.*/, namespace: 'lean-aws-piece' }, async (args) => {
-        const resolveDir = String(args.pluginData);
-        const alone = await build({
-          stdin: { contents: `export * from ${JSON.stringify(args.path)};`, resolveDir, loader: 'js' },
-          bundle: true,
-          write: false,
-          platform: 'node',
-          target: 'node20',
-          format: 'esm',
-          conditions: ['module'],
-          mainFields: ['module', 'main'],
-          minifySyntax: true,
-          minifyWhitespace: true,
-          legalComments: 'none',
-          logLevel: 'silent',
-        });
-        return { contents: alone.outputFiles[0]?.text ?? '', loader: 'js', resolveDir };
-      });
-    },
-  };
-}
-
-/**
- * Bundles handler modules for a provided.al2023 image with the settings that work for the AWS
- * SDK: self-contained ES modules (`.mjs`, so no package.json is needed in /var/task), the SDK's
- * ES module build, a `require` for its CommonJS parts, and the lazily imported SDK clients as
- * shared chunks (a function that reads no secret never loads them).
+ * Bundles handler modules for a provided.al2023 image with the settings of
+ * handler-build-options.mjs (the ones that work for the AWS SDK), then copies the bootstrap.
  *
  * @throws {@link CliError} naming the file and line of the first build error
  */
@@ -87,33 +39,10 @@ export async function bundleHandlers(options: BundleOptions): Promise<BundleResu
   await rm(taskDir, { recursive: true, force: true });
   try {
     await build({
-      entryPoints: [...entries],
+      ...handlerBuildOptions({ entryPoints: [...entries], outdir: taskDir, conditions: options.conditions ?? [] }),
       absWorkingDir: options.workingDir,
-      outdir: taskDir,
-      outExtension: { '.js': '.mjs' },
-      bundle: true,
-      platform: 'node',
-      // The images run Node 22; Node 20 must run the bundle too (local invokes, tests).
-      target: 'node20',
-      format: 'esm',
-      splitting: true,
-      chunkNames: 'chunks/[name]-[hash]',
-      // `module` is esbuild's default, dropped once any condition is given: without it the
-      // @smithy/core subpaths resolve to their CommonJS builds (their `node` condition comes
-      // first), which cannot be tree-shaken, and the lean AWS path loads about 200 KiB more.
-      conditions: [...(options.conditions ?? []), 'module'],
-      // The ES module build (`module`) rather than the CommonJS one: a lazily imported CommonJS
-      // module becomes a chunk with a default export only, and @custom-runtime/config reads
-      // named exports from `await import('@aws-sdk/client-kms')`.
-      mainFields: ['module', 'main'],
-      banner: { js: REQUIRE_BANNER },
-      // Smaller files without renaming: stack traces stay readable without source maps.
-      minifySyntax: true,
-      minifyWhitespace: true,
-      legalComments: 'none',
-      sourcemap: false,
+      // Errors become a CliError below, naming the first one.
       logLevel: 'silent',
-      plugins: [leanAwsPiecesPlugin()],
     });
   } catch (error) {
     const failure = error as Partial<BuildFailure>;

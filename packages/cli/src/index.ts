@@ -5,7 +5,8 @@ export { envSet, ENV_SET_USAGE, type EnvSetDependencies } from './commands/env-s
 export { invoke, INVOKE_USAGE, terminalLogs, type InvokeReport } from './commands/invoke.js';
 export { init, INIT_USAGE } from './commands/init.js';
 export { buildCommand, BUILD_USAGE } from './commands/build.js';
-export { bundleHandlers, leanAwsPiecesPlugin, type BundleOptions, type BundleResult } from './handler-bundle.js';
+export { bundleHandlers, type BundleOptions, type BundleResult } from './handler-bundle.js';
+export { handlerBuildOptions, leanAwsPiecesPlugin, type HandlerBuildTarget } from './handler-build-options.mjs';
 export { check, checkTemplate, CHECK_USAGE, type CheckReport, type CheckedFunction } from './commands/check.js';
 export { diffEnvironment, formatDiff, type EnvironmentDiff } from './diff.js';
 export { environmentKeyProblem } from './env-keys.js';
