@@ -3,10 +3,11 @@ import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import { forgetClockOffset } from './aws/clock-skew.js';
 import { forgetCredentials } from './aws/credentials.js';
-import { callAwsJson, leanRoute, type LeanRoute } from './aws/json-call.js';
+import { isRecording } from './aws/init-requests.js';
+import { callAwsJson, leanRoute, RECORDING_ROUTE, UNRECORDED_ROUTE, type LeanRoute } from './aws/json-call.js';
 import { KMS, SECRETS_MANAGER, SSM, type AwsJsonService } from './aws/services.js';
 import { forgetConnections } from './aws/signed-request.js';
-import { checkOwnTimeouts, resolveTimeouts, type AwsTimeouts, type ResolvedTimeouts } from './aws/timeouts.js';
+import { checkOwnTimeouts, DEFAULT_TIMEOUTS, resolveTimeouts, type AwsTimeouts, type ResolvedTimeouts } from './aws/timeouts.js';
 import { leanParameterStore, loadSsmSdk, sdkParameterStore, type ParameterStoreApi } from './parameter-store-api.js';
 
 /**
@@ -120,6 +121,8 @@ async function chooseApi<Api, Client extends DestroyableClient>(
   own: ConfigClients | undefined,
 ): Promise<Api> {
   const client = (own === undefined ? undefined : access.injected(own)) ?? access.injected(injected);
+  // Image build: the lean path's calls are listed, not sent; a user's client is never called.
+  if (isRecording()) return access.lean(client === undefined ? RECORDING_ROUTE : UNRECORDED_ROUTE, DEFAULT_TIMEOUTS);
   if (client !== undefined) return access.wrap(client, client);
   const timeouts = resolveTimeouts({ ...injected.timeouts, ...own?.timeouts });
   const route = leanRoute(access.service);

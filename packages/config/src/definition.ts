@@ -4,6 +4,8 @@ import { locationOf } from './field-resolution.js';
 import { DefinitionState, type DefinitionOptions } from './definition-state.js';
 import { toEnvironment } from './command-environment.js';
 import { AFTER_RESTORE, refreshAfterRestore, type SnapStartOptions } from './snapstart-refresh.js';
+import { planInitRequests } from './init-request-plan.js';
+import type { PlannedRequest } from './init-request-sender.js';
 
 // A built-in from process.getBuiltinModule, not an import: docs/design.md, "Built-in modules".
 const { inspect } = process.getBuiltinModule('node:util');
@@ -12,6 +14,8 @@ const { inspect } = process.getBuiltinModule('node:util');
 export const PREFETCH: unique symbol = Symbol.for('@custom-runtime/prefetch');
 /** Well-known method the runtime calls for command handlers. */
 export const ENVIRONMENT: unique symbol = Symbol.for('@custom-runtime/environment');
+/** Well-known method the runtime calls while an image is built (docs/design.md, "Init requests ahead of the handler"). */
+export const INIT_REQUESTS: unique symbol = Symbol.for('@custom-runtime/init-requests');
 
 /** The fields of a definition, by key. */
 export type FieldMap = Readonly<Record<string, ConfigField<unknown>>>;
@@ -62,6 +66,15 @@ export class ConfigDefinition<F extends FieldMap> {
    */
   [PREFETCH](): Promise<void> {
     return this.#state.prefetch();
+  }
+
+  /**
+   * Called by the runtime while an image is built: the Secrets Manager and KMS calls
+   * {@link ConfigDefinition[PREFETCH]} makes first, with placeholders for the values of the
+   * variables they depend on. Sends nothing and reads no value.
+   */
+  [INIT_REQUESTS](): Promise<PlannedRequest[]> {
+    return planInitRequests(this.#state);
   }
 
   /**

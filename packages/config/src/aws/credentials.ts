@@ -75,7 +75,7 @@ export async function loadCredentials(source: CredentialSource, timeoutMs: numbe
  * (dist-es/fromEnv.js). Not imported: that module pulls in @aws-sdk/core's client barrel, ~35 KiB
  * evaluated on every cold start, for three `process.env` reads.
  */
-function environmentCredentials(env: NodeJS.ProcessEnv): Credentials {
+export function environmentCredentials(env: NodeJS.ProcessEnv): Credentials {
   const accessKeyId = env.AWS_ACCESS_KEY_ID;
   const secretAccessKey = env.AWS_SECRET_ACCESS_KEY;
   // credentialSource() chose 'env' because both are set; a reset in between is an error, as in fromEnv.

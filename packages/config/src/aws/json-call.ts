@@ -6,6 +6,7 @@ import { AwsCallError, errorCodeOf, errorMessageOf } from './call-error.js';
 import { clockOffsetMs, correctClock, isClockSkewError } from './clock-skew.js';
 import { credentialSource, loadCredentials, type CredentialSource, type Credentials } from './credentials.js';
 import { resolveEndpoint } from './endpoints.js';
+import { initAnswerKey, recordCall, takeInitAnswer } from './init-requests.js';
 import { isRetryable, maxAttempts, retryDelayMs } from './retry.js';
 import type { AwsJsonService } from './services.js';
 import { preloadSigner, sendSigned } from './signed-request.js';
@@ -18,6 +19,16 @@ export const TRANSPORT_ENV = 'CUSTOM_RUNTIME_CONFIG_TRANSPORT';
 export type LeanRoute =
   | { readonly ok: true; readonly url: URL; readonly region: string; readonly credentials: CredentialSource }
   | { readonly ok: false; readonly reason: string };
+
+/** Where calls go while an image build records a definition's init calls (init-requests.ts). */
+export const RECORDING_ROUTE: Extract<LeanRoute, { ok: true }> = Object.freeze({
+  ok: true,
+  url: new URL('https://recording.invalid/'),
+  region: 'recording',
+  credentials: 'env',
+});
+/** The same for a service whose calls go through a user-supplied client: the runtime never sends those ahead, so they are not recorded. */
+export const UNRECORDED_ROUTE: Extract<LeanRoute, { ok: true }> = Object.freeze({ ...RECORDING_ROUTE });
 
 /** Whether the lean path covers this environment for `service`, read now. */
 export function leanRoute(service: AwsJsonService, env: NodeJS.ProcessEnv = process.env): LeanRoute {
@@ -45,7 +56,13 @@ export async function callAwsJson(
   const end = performance.now() + timeouts.callMs;
   const attempts = maxAttempts();
   const body = JSON.stringify(input);
-  preloadSigner();
+  if (route === RECORDING_ROUTE || route === UNRECORDED_ROUTE) {
+    return recordCall(route === RECORDING_ROUTE ? { service: service.signingName, operation, body } : undefined);
+  }
+  // Container credentials take a request: the signer loads meanwhile. Not for environment
+  // credentials, whose call may have been answered ahead (init-requests.ts) and need no signer.
+  if (route.credentials === 'container') preloadSigner();
+  const target = `${service.targetPrefix}.${operation}`;
   let attempt = 0;
   let resigned = false;
   for (;;) {
@@ -53,13 +70,17 @@ export async function callAwsJson(
     try {
       const remaining = end - performance.now();
       if (remaining <= 0) throw callTimeout(timeouts);
-      const credentials = await withDeadline(loadCredentials(route.credentials, timeouts.connectMs), remaining, timeouts);
+      const credentials = await withDeadline(loadCredentials(route.credentials, timeouts.connectMs), remaining, () => callTimeout(timeouts));
       const clamped = end - performance.now() < timeouts.attemptMs;
-      const response = await sendSigned({
+      // The runtime may have sent this very request before it imported the handler: its answer
+      // is this attempt's, under this attempt's deadline.
+      const ahead = attempt === 1 ? takeInitAnswer(initAnswerKey(route.url, route.region, target, credentials.accessKeyId, body)) : undefined;
+      const deadline = clamped ? remaining : timeouts.attemptMs;
+      const response = ahead !== undefined ? await withDeadline(ahead, deadline, () => attemptTimeout(clamped, deadline)) : await sendSigned({
         url: route.url,
         region: route.region,
         signingName: service.signingName,
-        target: `${service.targetPrefix}.${operation}`,
+        target,
         body,
         credentials,
         clockOffsetMs: clockOffsetMs(),
@@ -122,13 +143,18 @@ function callTimeout(timeouts: ResolvedTimeouts): AwsCallError {
   return new AwsCallError('TimeoutError', `no answer within ${timeouts.callMs} ms (call timeout)`);
 }
 
-async function withDeadline(promise: Promise<Credentials>, ms: number, timeouts: ResolvedTimeouts): Promise<Credentials> {
+// The error sendSigned gives when an attempt outlives its deadline, for an answer sent ahead.
+function attemptTimeout(clamped: boolean, ms: number): AwsCallError {
+  return new AwsCallError('TimeoutError', `no complete response within ${Math.round(ms)} ms (${clamped ? 'call timeout' : 'attempt timeout'})`);
+}
+
+async function withDeadline<T>(promise: Promise<T>, ms: number, timeoutError: () => AwsCallError): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   try {
     return await Promise.race([
       promise,
       new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(callTimeout(timeouts)), ms);
+        timer = setTimeout(() => reject(timeoutError()), ms);
       }),
     ]);
   } finally {

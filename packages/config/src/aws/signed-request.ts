@@ -25,6 +25,8 @@ export interface SignedRequest {
   readonly timeoutMs: number;
   /** Which deadline `timeoutMs` is, for the error message. */
   readonly timeoutName: 'attempt timeout' | 'call timeout';
+  /** Called once the request is written to the connection, or has failed. */
+  readonly onWritten?: () => void;
 }
 
 /** A whole response. */
@@ -160,6 +162,11 @@ export async function sendSigned(input: SignedRequest): Promise<RawResponse> {
       socket.once('close', () => clearTimeout(connectTimer));
     });
     req.on('error', (error: NodeJS.ErrnoException) => fail(transportError(error, url)));
+    if (input.onWritten !== undefined) {
+      const written = input.onWritten;
+      req.once('finish', written);
+      req.once('close', written);
+    }
     req.end(input.body);
   });
 }
