@@ -1,5 +1,6 @@
 // Bundles src/bootstrap.ts into dist/bootstrap: one self-contained executable file that the
-// Dockerfiles copy to /var/runtime/bootstrap (no node_modules in the image's runtime dir).
+// Dockerfiles copy to /var/runtime/bootstrap (no node_modules in the image's runtime dir), and
+// dist/init-request-sender.js, copied next to it.
 import { chmod, rm, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -29,4 +30,24 @@ await build({
   logLevel: 'warning',
 });
 await chmod(outfile, 0o755);
+
+// The config package's init-request sender, next to the bootstrap: loaded only when the image
+// has a plan of init calls (src/init-requests.ts), so a bootstrap without one never parses it.
+await build({
+  entryPoints: { 'init-request-sender': '@custom-runtime/config/init-request-sender' },
+  outdir: `${root}dist`,
+  outExtension: { '.js': '.js' },
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  // The SDK pieces' ES module builds, which tree-shake (as in handler bundles: packages/cli's
+  // handler-build-options.mjs): the CommonJS ones would bring ~250 KiB the signer never runs.
+  conditions: ['source', 'module'],
+  mainFields: ['module', 'main'],
+  minifySyntax: true,
+  minifyWhitespace: true,
+  legalComments: 'none',
+  logLevel: 'warning',
+});
 await writeFile(`${root}dist/package.json`, `${JSON.stringify({ type: 'commonjs' })}\n`);

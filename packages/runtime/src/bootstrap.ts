@@ -5,10 +5,11 @@
 import { COMPILE_CACHE_FILL_ENV, runCompileCacheFill, useCompileCache } from './compile-cache.js';
 import { readFunctionInfo } from './context.js';
 import { describeError, NodeJsExit } from './errors.js';
-import { loadHandler, type LoadedHandler } from './handler-loader.js';
+import { findCommand, loadHandler, type LoadedHandler } from './handler-loader.js';
 import { getHost } from './host.js';
 import { installLogging, logger } from './logging.js';
 import { runInitHooks, type InitResult } from './init-hooks.js';
+import { sendInitRequestsAhead } from './init-requests.js';
 import { installInvokeStore } from './invoke-store.js';
 import { runLoop, type PendingCall } from './runtime.js';
 import { RuntimeApiClient, type Invocation } from './runtime-api.js';
@@ -38,8 +39,17 @@ async function main(): Promise<void> {
   // Before any user module is loaded: those are what the image's compile cache holds.
   if (env[COMPILE_CACHE_FILL_ENV] === '1') exit(await runCompileCacheFill(env, process.argv.slice(2)));
   useCompileCache(env);
-  installLogging(env);
   const address = env.AWS_LAMBDA_RUNTIME_API;
+  const taskRoot = env.LAMBDA_TASK_ROOT || process.cwd();
+  const handlerName = env._HANDLER || process.argv[2] || '';
+  // First of all, the image's planned Secrets Manager and KMS calls, answered while the rest of
+  // init runs and the handler module loads (init-requests.ts). Not before a SnapStart snapshot:
+  // its connections and answers would be restored into another environment.
+  const ahead =
+    address === undefined || address === '' || isSnapStart(env)
+      ? undefined
+      : sendInitRequestsAhead(handlerName, env, () => findCommand(handlerName, taskRoot) !== undefined);
+  installLogging(env);
   if (address === undefined || address === '') {
     logger.error('AWS_LAMBDA_RUNTIME_API is not set: the bootstrap must be started by Lambda or an emulator');
     exit(1);
@@ -80,9 +90,13 @@ async function main(): Promise<void> {
   try {
     // Before the handler module loads: a bundled @aws/lambda-invoke-store must find ours.
     installInvokeStore(env);
-    const taskRoot = env.LAMBDA_TASK_ROOT || process.cwd();
-    handler = await loadHandler(env._HANDLER || process.argv[2] || '', taskRoot);
-    init = await runInitHooks(handler, env, taskRoot);
+    if (ahead !== undefined) await ahead.written;
+    try {
+      handler = await loadHandler(handlerName, taskRoot);
+      init = await runInitHooks(handler, env, taskRoot);
+    } finally {
+      ahead?.drop();
+    }
     if (getHost().shutdownHooks.length > 0) await armShutdownHooks(address, exit);
   } catch (err) {
     const { response, typeHeader } = describeError(err);

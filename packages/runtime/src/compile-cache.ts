@@ -5,12 +5,14 @@
  * at run time the bootstrap reads it, read-only, as `/var/runtime` is in Lambda. On Node 20 none
  * of this does anything.
  */
-import { chmodSync, mkdirSync, readdirSync, readlinkSync, statSync, symlinkSync, unlinkSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readlinkSync, statSync, symlinkSync, unlinkSync } from 'node:fs';
 import nodeModule from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { findCommand, loadExport } from './handler-loader.js';
+import { configDefinitionsOf } from './init-hooks.js';
+import { INIT_REQUEST_SENDER_FILE, INIT_REQUESTS_FILE, writeInitRequests } from './init-requests.js';
 import { installAwsLambdaGlobal } from './streaming.js';
 
 /** Next to the bootstrap: `/var/runtime/compile-cache` in an image. */
@@ -218,18 +220,41 @@ export async function runCompileCacheFill(env: NodeJS.ProcessEnv, names: readonl
   // As at run time: a module may use `awslambda.streamifyResponse` at top level.
   installAwsLambdaGlobal(env);
   const chunks = new Set<string>();
+  let code = 0;
   try {
     const fill = await fillCompileCache(env, modules, async (name) => {
       const { modulePath } = await loadExport(name, taskRoot, env);
       for (const chunk of chunkFiles(modulePath)) chunks.add(chunk);
     }, undefined, async () => {
       for (const chunk of chunks) await import(pathToFileURL(chunk).href);
+      // Loading it runs no request: its module only defines the sender.
+      const sender = path.join(path.dirname(path.resolve(process.argv[1] ?? '')), INIT_REQUEST_SENDER_FILE);
+      if (existsSync(sender)) nodeModule.createRequire(sender)(sender);
     });
     say(`filled ${fill.directory} for ${fill.loaded.length === 0 ? 'no module' : fill.loaded.join(', ')} and ${chunks.size} chunk(s) (Node ${process.version})`);
     for (const { name, message } of fill.failed) say(`${name} did not load at build time (${message}); what compiled before the failure is cached`);
-    return 0;
   } catch (err) {
     say((err as Error).message);
-    return 1;
+    code = 1;
+  }
+  await planInitRequests(modules, taskRoot, env);
+  return code;
+}
+
+/**
+ * The fill's second product, on any Node: the init calls of the handlers' exported config
+ * definitions (init-requests.ts). A module that does not load, or a definition that cannot say,
+ * leaves an empty plan: the function then makes its calls during init, as without one.
+ */
+async function planInitRequests(modules: readonly string[], taskRoot: string, env: NodeJS.ProcessEnv): Promise<void> {
+  const say = (line: string): void => void process.stderr.write(`init requests: ${line}\n`);
+  const definitions = new Map<string, unknown[]>();
+  try {
+    for (const name of modules) definitions.set(name, configDefinitionsOf((await loadExport(name, taskRoot, env)).moduleExports));
+    const count = await writeInitRequests(definitions);
+    say(`${count} call(s) to send ahead of the handler, written to ${INIT_REQUESTS_FILE}`);
+  } catch (err) {
+    await writeInitRequests(new Map()).catch(() => undefined);
+    say(`none written (${(err as Error).message})`);
   }
 }

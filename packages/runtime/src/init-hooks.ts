@@ -100,6 +100,11 @@ function safeDefault(moduleExports: object): unknown {
   }
 }
 
+/** The config definitions among a module's exports (what {@link runInitHooks} prefetches). */
+export function configDefinitionsOf(moduleExports: unknown): unknown[] {
+  return exportedValues(moduleExports).filter(isPrefetchable);
+}
+
 /**
  * Runs the init hooks of the loaded handler before the first `/next`: every exported config
  * definition is prefetched, so secrets are fetched during Lambda's init phase rather than on
@@ -107,7 +112,7 @@ function safeDefault(moduleExports: object): unknown {
  */
 export async function runInitHooks(handler: LoadedHandler, env: NodeJS.ProcessEnv, taskRoot: string): Promise<InitResult> {
   if (handler.kind === 'module') {
-    const hooks = exportedValues(handler.moduleExports).filter(isPrefetchable);
+    const hooks = configDefinitionsOf(handler.moduleExports) as Prefetchable[];
     await Promise.all(hooks.map((hook) => hook[PREFETCH]()));
     return { commandEnvironment: undefined, prefetched: hooks };
   }

