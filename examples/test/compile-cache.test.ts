@@ -14,7 +14,7 @@
  * Needs `pnpm build` (the bootstrap and the examples' dist/).
  */
 import { spawnSync } from 'node:child_process';
-import { chmod, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -78,10 +78,26 @@ describe.each(EXAMPLES)('examples/%s/Dockerfile', (example) => {
     const image = imageOf(example);
     expect(fillOutput.get(example)).toMatch(/compile cache: filled \S+\/var\/runtime\/compile-cache for handler\.handler\b.* and [1-9]\d* chunk\(s\) \(Node v22\./);
     expect(fillOutput.get(example)).not.toMatch(/did not load/);
+    expect(fillOutput.get(example)).toMatch(/init requests: \d+ call\(s\) to send ahead of the handler/);
     const entries = await filesIn(await entriesDir(image));
     const chunks = (await readdir(path.join(image.taskRoot, 'chunks'))).filter((name) => name.endsWith('.mjs'));
     // One entry per module: handler.mjs (and config.mjs), and every chunk.
     expect(entries.length).toBeGreaterThanOrEqual(chunks.length + 1);
+  });
+});
+
+describe('examples/secrets/Dockerfile: the init requests of its fill step', () => {
+  it('lists, per module, the Secrets Manager and KMS calls its config makes at init, without any value', async () => {
+    const plan = JSON.parse(await readFile(onHost(imageOf('secrets'), '/var/runtime/init-requests.json'), 'utf8')) as {
+      handlers: Record<string, Array<{ service: string; operation: string; placeholders: Record<string, { env: string }> }>>;
+    };
+    // handler.handler for SecretsFunction, config.config for SecretsShellFunction (CUSTOM_RUNTIME_CONFIG).
+    expect(Object.keys(plan.handlers).sort()).toEqual(['config.config', 'handler.handler']);
+    for (const requests of Object.values(plan.handlers)) {
+      expect(requests.map((r) => `${r.service}.${r.operation}`).sort()).toEqual(['kms.Decrypt', 'secretsmanager.BatchGetSecretValue']);
+      const variables = requests.flatMap((r) => Object.values(r.placeholders).map((p) => p.env));
+      expect(variables).toContain('LEGACY_TOKEN_ENCRYPTED');
+    }
   });
 });
 

@@ -127,6 +127,11 @@ describe.each([...dockerfiles.entries()].map(([file, parsed]) => ({ name: relati
     expect(final.base).toBe('public.ecr.aws/lambda/provided:al2023');
     const bootstrap = final.copies.find((c) => c.destination === '/var/runtime/bootstrap');
     expect(bootstrap?.sources).toEqual([`${BUILD_STAGE_ROOT}packages/runtime/dist/bootstrap`]);
+    // An image whose fill step plans init calls has the sender next to the bootstrap (init-requests.ts).
+    if (final.runs.some((r) => (r.form === 'shell' ? r.command : r.args.join(' ')).includes('CUSTOM_RUNTIME_COMPILE_CACHE_FILL=1'))) {
+      const sender = final.copies.find((c) => c.destination === '/var/runtime/init-request-sender.js');
+      expect(sender?.sources).toEqual([`${BUILD_STAGE_ROOT}packages/runtime/dist/init-request-sender.js`]);
+    }
     // The bootstrap starts with `#!/usr/bin/env node`.
     const node = final.copies.find((c) => c.destination === '/var/lang/bin/node');
     expect(node?.from, 'node copied from a Lambda Node.js stage').toBeDefined();

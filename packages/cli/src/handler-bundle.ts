@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { chmod, copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { build, type BuildFailure } from 'esbuild';
@@ -13,6 +14,9 @@ export interface BundleResult {
   /** Where the bootstrap was copied, when it was. */
   readonly bootstrap?: string;
 }
+
+// packages/runtime/src/init-requests.ts, INIT_REQUEST_SENDER_FILE.
+const INIT_REQUEST_SENDER = 'init-request-sender.js';
 
 /** Options of {@link bundleHandlers}. */
 export interface BundleOptions {
@@ -58,6 +62,10 @@ export async function bundleHandlers(options: BundleOptions): Promise<BundleResu
   await mkdir(runtimeDir, { recursive: true });
   await copyFile(options.bootstrap.from, options.bootstrap.to);
   await chmod(options.bootstrap.to, 0o755);
+  // The sender of the init calls the image's fill step plans, next to the bootstrap (the runtime
+  // package's init-requests.ts); a bootstrap given by path may come without one.
+  const sender = path.join(path.dirname(options.bootstrap.from), INIT_REQUEST_SENDER);
+  if (existsSync(sender)) await copyFile(sender, path.join(runtimeDir, INIT_REQUEST_SENDER));
   // The bootstrap is CommonJS without an extension: next to a project's `"type": "module"` it
   // would be read as an ES module. In the image /var/runtime has no package.json.
   await writeFile(path.join(runtimeDir, 'package.json'), `${JSON.stringify({ type: 'commonjs' })}\n`);

