@@ -89,11 +89,12 @@ describe.each(EXAMPLES)('examples/%s/Dockerfile', (example) => {
 describe('examples/secrets/Dockerfile: the init requests of its fill step', () => {
   it('lists, per module, the Secrets Manager and KMS calls its config makes at init, without any value', async () => {
     const plan = JSON.parse(await readFile(onHost(imageOf('secrets'), '/var/runtime/init-requests.json'), 'utf8')) as {
-      handlers: Record<string, Array<{ service: string; operation: string; placeholders: Record<string, { env: string }> }>>;
+      handlers: Record<string, { module: string; requests: Array<{ service: string; operation: string; placeholders: Record<string, { env: string }> }> }>;
     };
     // handler.handler for SecretsFunction, config.config for SecretsShellFunction (CUSTOM_RUNTIME_CONFIG).
     expect(Object.keys(plan.handlers).sort()).toEqual(['config.config', 'handler.handler']);
-    for (const requests of Object.values(plan.handlers)) {
+    expect(plan.handlers['handler.handler']?.module).toBe('handler.mjs');
+    for (const { requests } of Object.values(plan.handlers)) {
       expect(requests.map((r) => `${r.service}.${r.operation}`).sort()).toEqual(['kms.Decrypt', 'secretsmanager.BatchGetSecretValue']);
       const variables = requests.flatMap((r) => Object.values(r.placeholders).map((p) => p.env));
       expect(variables).toContain('LEGACY_TOKEN_ENCRYPTED');

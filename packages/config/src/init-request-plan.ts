@@ -41,19 +41,28 @@ function placeholder(kind: PlaceholderKind): string {
  * sources read, and restores the environment. Never sends anything; calls through a
  * user-supplied SDK client, Parameter Store calls and follow-up calls are not listed.
  */
-export async function planInitRequests(state: DefinitionState): Promise<PlannedRequest[]> {
+export function planInitRequests(state: DefinitionState): Promise<PlannedRequest[]> {
+  // One at a time: each replaces variables of the one process environment while it records.
+  const run = planning.then(() => record(state));
+  planning = run.catch(() => undefined);
+  return run;
+}
+
+let planning: Promise<unknown> = Promise.resolve();
+
+async function record(state: DefinitionState): Promise<PlannedRequest[]> {
   const variables = variablesOf(state);
   if (variables.size === 0) return [];
   const saved = new Map<string, string | undefined>();
   const byPlaceholder = new Map<string, { env: string; kind: PlaceholderKind }>();
-  for (const [name, kind] of variables) {
-    saved.set(name, process.env[name]);
-    const value = placeholder(kind);
-    byPlaceholder.set(value, { env: name, kind });
-    process.env[name] = value;
-  }
   let calls;
   try {
+    for (const [name, kind] of variables) {
+      saved.set(name, process.env[name]);
+      const value = placeholder(kind);
+      byPlaceholder.set(value, { env: name, kind });
+      process.env[name] = value;
+    }
     clearConfigCache();
     calls = await recordCalls(() => {
       void new Resolution(state, NO_EVENT).resolveFields(state.plan, 'static').catch(() => undefined);

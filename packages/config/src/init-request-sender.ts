@@ -13,7 +13,6 @@ import { dropInitAnswers, initAnswerKey, offerInitAnswer } from './aws/init-requ
 import { leanRoute } from './aws/json-call.js';
 import { KMS, SECRETS_MANAGER, type AwsJsonService } from './aws/services.js';
 import { forgetConnections, sendSigned } from './aws/signed-request.js';
-import { resolveTimeouts } from './aws/timeouts.js';
 
 /** What a placeholder stands for: a secret id, a base64 ciphertext, or any text. */
 export type PlaceholderKind = 'secret-id' | 'ciphertext' | 'text';
@@ -39,8 +38,13 @@ const SERVICES: Readonly<Record<string, { readonly service: AwsJsonService; read
   secretsmanager: { service: SECRETS_MANAGER, operations: ['BatchGetSecretValue', 'GetSecretValue'] },
   kms: { service: KMS, operations: ['Decrypt'] },
 };
-// A secret name or a full or partial ARN, with nothing after it: what the package sends as is.
-const PLAIN_SECRET_ID = /^(arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:)?[A-Za-z0-9/_+=.@-]{1,512}$/;
+// A secret name or a full or partial ARN with nothing after it, as parseSecretReference reads
+// them (secret-reference.ts): what the package sends as is. A name cannot be "arn".
+const PLAIN_SECRET_ID = /^(?:arn:aws(?:-[a-z]+)*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]{1,512}|(?!arn$)[A-Za-z0-9/_+=.@-]{1,512})$/;
+// The sender's own deadlines: as long as an init may take. The lean path's attempt that takes an
+// answer waits under the definition's own timeouts, and the runtime closes these connections
+// once init is over.
+const INIT_BUDGET_MS = 10_000;
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 // Never put in a body, whatever a plan says.
 const CREDENTIAL_VARIABLES = /^AWS_(ACCESS_KEY_ID|SECRET_ACCESS_KEY|SESSION_TOKEN|CONTAINER_)/;
@@ -103,7 +107,6 @@ export function sendInitRequests(requests: unknown, env: NodeJS.ProcessEnv = pro
     const bodies = planned.map((request) => renderBody(request, env, secretIds));
     // The package asks for a secret once however many fields name it; such a plan is not reproduced.
     const repeated = [...secretIds.values()].some((count) => count > 1);
-    const timeouts = resolveTimeouts(undefined, env);
     const credentials = environmentCredentials(env);
     const writes: Array<Promise<void>> = [];
     planned.forEach((request, index) => {
@@ -123,8 +126,8 @@ export function sendInitRequests(requests: unknown, env: NodeJS.ProcessEnv = pro
         body,
         credentials,
         clockOffsetMs: 0,
-        connectTimeoutMs: timeouts.connectMs,
-        timeoutMs: timeouts.attemptMs,
+        connectTimeoutMs: INIT_BUDGET_MS,
+        timeoutMs: INIT_BUDGET_MS,
         timeoutName: 'attempt timeout',
         onWritten: written,
       });
@@ -133,7 +136,7 @@ export function sendInitRequests(requests: unknown, env: NodeJS.ProcessEnv = pro
     });
     return { sent: writes.length, written: Promise.all(writes).then(() => undefined) };
   } catch {
-    // No credentials after all, a bad timeout variable: the handler's definitions report it.
+    // No credentials after all: the handler's definitions report it.
     return NOTHING;
   }
 }

@@ -41,7 +41,7 @@ async function coldStart(world: World, dir: string, node: BootstrapNode, handler
   const fn = await world.start({ handler, node, bootstrap: path.join(dir, 'bootstrap'), runtimeDir: dir, env });
   const result = await fn.invoke({});
   expect(result.status, `${result.text()}\n${fn.logs()}`).toBe('success');
-  return { fn, answer: result.json() as { loadedAt: number; apiKey: string; dbPassword: string; legacyToken: string } };
+  return { fn, answer: result.json() as { loadedAt: number; forged: boolean; apiKey: string; dbPassword: string; legacyToken: string } };
 }
 
 const expected = { apiKey: sha256(VALUES.apiKey), dbPassword: sha256(VALUES.dbPassword), legacyToken: sha256(VALUES.legacyToken) };
@@ -58,6 +58,24 @@ describeOnEachNode('init requests ahead of the handler', (node) => {
     expect(world.sm.calls.map((c) => c.operation)).toEqual(['BatchGetSecretValue']);
     expect(world.kms.calls.map((c) => c.operation)).toEqual(['Decrypt']);
     for (const call of [...world.sm.calls, ...world.kms.calls]) expect(call.at).toBeLessThanOrEqual(answer.loadedAt);
+    // Once init is over, no code in the process can offer an answer.
+    expect(answer.forged).toBe(false);
+  });
+
+  it('a plan whose module changed since it was made (a derived image) sends nothing', async () => {
+    const world = await startWorld();
+    const seed = seedApp(world, VALUES);
+    const dir = await runtimeDir();
+    await fill(dir, ['ahead.handler']);
+    const planPath = path.join(dir, 'init-requests.json');
+    const plan = JSON.parse(await readFile(planPath, 'utf8')) as { handlers: Record<string, { module: string; sha256: string }> };
+    expect(plan.handlers['ahead.handler']?.module).toBe('ahead.mjs');
+    plan.handlers['ahead.handler']!.sha256 = '0'.repeat(64);
+    await writeFile(planPath, JSON.stringify(plan));
+    const { answer } = await coldStart(world, dir, node, 'ahead.handler', seed.env);
+    expect(answer).toMatchObject(expected);
+    expect(world.sm.calls.map((c) => c.operation)).toEqual(['BatchGetSecretValue']);
+    for (const call of [...world.sm.calls, ...world.kms.calls]) expect(call.at).toBeGreaterThanOrEqual(answer.loadedAt);
   });
 
   it('the control: without a plan the same calls are made by init, after the module evaluated', async () => {
@@ -67,6 +85,7 @@ describeOnEachNode('init requests ahead of the handler', (node) => {
     expect(answer).toMatchObject(expected);
     expect(world.sm.calls.map((c) => c.operation)).toEqual(['BatchGetSecretValue']);
     for (const call of [...world.sm.calls, ...world.kms.calls]) expect(call.at).toBeGreaterThanOrEqual(answer.loadedAt);
+    expect(answer.forged).toBe(false);
   });
 
   it('a plan made for another handler, or for other variables, costs calls but never changes a value', async () => {

@@ -228,4 +228,42 @@ describe('calls sent ahead', () => {
     // The control: the same request naming a secret through an ordinary variable is sent.
     expect(sendInitRequests(hostile('AHEAD_OTHER', 'secret-id')).sent).toBe(1);
   });
+
+  it("wait under the definition's own timeouts, not the environment's", async () => {
+    const { variables, expected } = fixture(2);
+    // The environment says 200 ms per attempt; the definition allows 3 s, and AWS takes 400 ms.
+    env({ ...variables, CUSTOM_RUNTIME_CONFIG_ATTEMPT_TIMEOUT_MS: '200' });
+    const fields = { s0: secret('AHEAD_SECRET_0', { key: 'password' }), s1: secret('AHEAD_SECRET_1', { key: 'password' }) };
+    const config = defineConfig(fields, { clients: { timeouts: { attemptMs: 3000 } } }) as unknown as AnyDefinition;
+    const plan = stored(await planOf(config));
+    aws.sm.setLatency(400);
+    cleanups.push(() => aws.sm.setLatency(0));
+    await sendInitRequests(plan).written;
+    await prefetch(config);
+    expect(aws.sm.callCount('BatchGetSecretValue')).toBe(1);
+    expect(await valuesOf(config)).toEqual({ s0: expected.s0, s1: expected.s1 });
+  });
+
+  it('are not sent for what the package would refuse as a reference', async () => {
+    const { config, variables } = fixture(1);
+    env(variables);
+    const plan = stored(await planOf(config));
+    for (const value of ['arn', 'arn:aws-:secretsmanager:us-east-1:123456789012:secret:x', 'arn:aws:secretsmanager:us-east-1:12345:secret:x', ' name']) {
+      env({ AHEAD_SECRET_0: value });
+      expect(sendInitRequests(plan).sent, value).toBe(1); // KMS only
+    }
+    env({ AHEAD_SECRET_0: 'arn:aws-us-gov:secretsmanager:us-gov-west-1:123456789012:secret:app/db' });
+    expect(sendInitRequests(plan).sent).toBe(2);
+  });
+
+  it('planned twice at once leave the environment as it was', async () => {
+    const first = fixture(1);
+    env(first.variables);
+    const second = defineConfig({ again: secret('AHEAD_SECRET_0') });
+    const [a, b] = await Promise.all([planOf(first.config), planOf(second)]);
+    expect(a).toHaveLength(2);
+    expect(b).toHaveLength(1);
+    expect(process.env.AHEAD_SECRET_0).toBe(first.variables.AHEAD_SECRET_0);
+    expect(process.env.AHEAD_TOKEN).toBe(first.variables.AHEAD_TOKEN);
+  });
 });

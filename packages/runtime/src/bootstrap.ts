@@ -9,7 +9,7 @@ import { findCommand, loadHandler, type LoadedHandler } from './handler-loader.j
 import { getHost } from './host.js';
 import { installLogging, logger } from './logging.js';
 import { runInitHooks, type InitResult } from './init-hooks.js';
-import { sendInitRequestsAhead } from './init-requests.js';
+import { closeInitAnswers, sendInitRequestsAhead } from './init-requests.js';
 import { installInvokeStore } from './invoke-store.js';
 import { runLoop, type PendingCall } from './runtime.js';
 import { RuntimeApiClient, type Invocation } from './runtime-api.js';
@@ -48,7 +48,7 @@ async function main(): Promise<void> {
   const ahead =
     address === undefined || address === '' || isSnapStart(env)
       ? undefined
-      : sendInitRequestsAhead(handlerName, env, () => findCommand(handlerName, taskRoot) !== undefined);
+      : sendInitRequestsAhead(handlerName, env, taskRoot, () => findCommand(handlerName, taskRoot) !== undefined);
   installLogging(env);
   if (address === undefined || address === '') {
     logger.error('AWS_LAMBDA_RUNTIME_API is not set: the bootstrap must be started by Lambda or an emulator');
@@ -96,6 +96,7 @@ async function main(): Promise<void> {
       init = await runInitHooks(handler, env, taskRoot);
     } finally {
       ahead?.drop();
+      closeInitAnswers();
     }
     if (getHost().shutdownHooks.length > 0) await armShutdownHooks(address, exit);
   } catch (err) {

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { findCommand, loadExport } from './handler-loader.js';
 import { configDefinitionsOf } from './init-hooks.js';
-import { INIT_REQUEST_SENDER_FILE, INIT_REQUESTS_FILE, writeInitRequests } from './init-requests.js';
+import { INIT_REQUEST_SENDER_FILE, INIT_REQUESTS_FILE, writeInitRequests, type PlannedModule } from './init-requests.js';
 import { installAwsLambdaGlobal } from './streaming.js';
 
 /** Next to the bootstrap: `/var/runtime/compile-cache` in an image. */
@@ -243,18 +243,25 @@ export async function runCompileCacheFill(env: NodeJS.ProcessEnv, names: readonl
 
 /**
  * The fill's second product, on any Node: the init calls of the handlers' exported config
- * definitions (init-requests.ts). A module that does not load, or a definition that cannot say,
- * leaves an empty plan: the function then makes its calls during init, as without one.
+ * definitions (init-requests.ts). A module that does not load has no calls in it; a definition
+ * that cannot say leaves an empty plan. Without calls a function makes them during init.
  */
 async function planInitRequests(modules: readonly string[], taskRoot: string, env: NodeJS.ProcessEnv): Promise<void> {
   const say = (line: string): void => void process.stderr.write(`init requests: ${line}\n`);
-  const definitions = new Map<string, unknown[]>();
+  const planned = new Map<string, PlannedModule>();
+  for (const name of modules) {
+    try {
+      const { modulePath, moduleExports } = await loadExport(name, taskRoot, env);
+      planned.set(name, { modulePath, definitions: configDefinitionsOf(moduleExports) });
+    } catch (err) {
+      say(`none for ${name} (${(err as Error).message})`);
+    }
+  }
   try {
-    for (const name of modules) definitions.set(name, configDefinitionsOf((await loadExport(name, taskRoot, env)).moduleExports));
-    const count = await writeInitRequests(definitions);
+    const count = await writeInitRequests(planned, taskRoot);
     say(`${count} call(s) to send ahead of the handler, written to ${INIT_REQUESTS_FILE}`);
   } catch (err) {
-    await writeInitRequests(new Map()).catch(() => undefined);
+    await writeInitRequests(new Map(), taskRoot).catch(() => undefined);
     say(`none written (${(err as Error).message})`);
   }
 }

@@ -124,6 +124,11 @@ export function findCommand(handler: string, taskRoot: string): string | undefin
   return stats?.isFile() === true && (stats.mode & 0o111) !== 0 ? candidate : undefined;
 }
 
+/** The file `handler` (`module.export`) loads from `taskRoot`, as {@link loadHandler} finds it. Throws as it would. */
+export function moduleFileOf(handler: string, taskRoot: string): string {
+  return resolveModuleFile(taskRoot, parseHandlerString(handler));
+}
+
 function resolveModuleFile(taskRoot: string, parsed: ParsedHandler): string {
   const base = path.resolve(taskRoot, parsed.moduleRoot, parsed.moduleName);
   for (const extension of EXTENSIONS) {

@@ -10,6 +10,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { moduleFileOf } from './handler-loader.js';
 
 /** The plan, next to the bootstrap: `/var/runtime/init-requests.json` in an image. */
 export const INIT_REQUESTS_FILE = 'init-requests.json';
@@ -17,6 +18,8 @@ export const INIT_REQUESTS_FILE = 'init-requests.json';
 export const INIT_REQUEST_SENDER_FILE = 'init-request-sender.js';
 
 const INIT_REQUESTS = Symbol.for('@custom-runtime/init-requests');
+// Where the sender offers its answers (the config package's aws/init-requests.ts).
+const INIT_ANSWERS = Symbol.for('@custom-runtime/init-answers');
 
 // Bound on the wait for the requests to be written before the import: on Node 22 the ES module
 // loader holds the event loop while it imports, and a request not yet written then waits for it.
@@ -49,26 +52,57 @@ function planFile(bootstrapFile: string): string {
   return path.join(path.dirname(path.resolve(bootstrapFile)), INIT_REQUESTS_FILE);
 }
 
+/** What the fill step learnt of one name: the module file it loaded and the definitions it exports. */
+export interface PlannedModule {
+  readonly modulePath: string;
+  readonly definitions: readonly unknown[];
+}
+
+interface PlanEntry {
+  /** The module file, relative to the task root, and the SHA-256 of its content when planned. */
+  readonly module: string;
+  readonly sha256: string;
+  readonly requests: unknown;
+}
+
+function sha256Of(file: string): string {
+  return process.getBuiltinModule('node:crypto').createHash('sha256').update(readFileSync(file)).digest('hex');
+}
+
 /**
  * Image build: asks the config definitions each name exports (a handler, or a config module of
- * `CUSTOM_RUNTIME_CONFIG`) for their init calls and writes them, by name, to the plan next to
- * the bootstrap (written even when empty, so a plan from an earlier build never lingers).
- * Returns how many calls it lists.
+ * `CUSTOM_RUNTIME_CONFIG`) for their init calls and writes them, by name, with the digest of the
+ * module they came from, to the plan next to the bootstrap (written even when empty, so a plan
+ * from an earlier build never lingers). Returns how many calls it lists.
  */
 export async function writeInitRequests(
-  definitionsByName: ReadonlyMap<string, readonly unknown[]>,
+  modules: ReadonlyMap<string, PlannedModule>,
+  taskRoot: string,
   bootstrapFile = process.argv[1] ?? '',
 ): Promise<number> {
-  const handlers: Record<string, unknown[]> = {};
+  const handlers: Record<string, PlanEntry> = {};
   let count = 0;
-  for (const [name, definitions] of definitionsByName) {
+  for (const [name, { modulePath, definitions }] of modules) {
     const requests: unknown[] = [];
     for (const definition of definitions) if (hasPlanner(definition)) requests.push(...(await definition[INIT_REQUESTS]()));
-    if (requests.length > 0) handlers[name] = requests;
+    if (requests.length === 0) continue;
+    handlers[name] = { module: path.relative(taskRoot, modulePath), sha256: sha256Of(modulePath), requests };
     count += requests.length;
   }
   writeFileSync(planFile(bootstrapFile), `${JSON.stringify({ format: 1, handlers }, null, 1)}\n`, { mode: 0o644 });
   return count;
+}
+
+/**
+ * Init is over: no answer can be offered from now on, by the sender or anything else in the
+ * process (the lean path takes answers only from a live map).
+ */
+export function closeInitAnswers(): void {
+  try {
+    Object.defineProperty(globalThis, INIT_ANSWERS, { value: null, writable: false, configurable: false, enumerable: false });
+  } catch {
+    // Already closed (a second bootstrap in one process, in tests).
+  }
 }
 
 /**
@@ -80,6 +114,7 @@ export async function writeInitRequests(
 export function sendInitRequestsAhead(
   handler: string,
   env: NodeJS.ProcessEnv,
+  taskRoot: string,
   isCommand: () => boolean,
   bootstrapFile = process.argv[1] ?? '',
 ): InitRequestsAhead | undefined {
@@ -88,11 +123,16 @@ export function sendInitRequestsAhead(
     const plan = JSON.parse(readFileSync(planFile(bootstrapFile), 'utf8')) as { format?: unknown; handlers?: unknown };
     if (plan.format !== 1 || typeof plan.handlers !== 'object' || plan.handlers === null) return undefined;
     // One image can serve several functions (ImageConfig.Command), each with its own calls.
-    const byName = plan.handlers as Record<string, unknown>;
+    const byName = plan.handlers as Record<string, PlanEntry>;
     const config = env.CUSTOM_RUNTIME_CONFIG;
-    if (Object.hasOwn(byName, handler)) requests = byName[handler];
-    else if (config !== undefined && Object.hasOwn(byName, config) && isCommand()) requests = byName[config];
-    else return undefined;
+    const name = Object.hasOwn(byName, handler) ? handler : config !== undefined && Object.hasOwn(byName, config) && isCommand() ? config : undefined;
+    if (name === undefined) return undefined;
+    const entry = byName[name]!;
+    // The plan holds for the module it was made from: a task root changed since (a derived
+    // image, a copied plan) must not have its variables sent anywhere.
+    const modulePath = moduleFileOf(name, taskRoot);
+    if (path.relative(taskRoot, modulePath) !== entry.module || sha256Of(modulePath) !== entry.sha256) return undefined;
+    requests = entry.requests;
   } catch {
     return undefined; // no plan (the usual case outside an image filled for it)
   }

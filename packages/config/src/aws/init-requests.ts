@@ -12,10 +12,16 @@ const ANSWERS = Symbol.for('@custom-runtime/init-answers');
 
 type AnswerMap = Map<string, Promise<RawResponse>>;
 
+// The runtime closes the slot once init is over (a non-writable null): nothing offered later,
+// by anyone, is ever taken.
 function answers(create: boolean): AnswerMap | undefined {
-  const holder = globalThis as { [ANSWERS]?: AnswerMap };
-  if (holder[ANSWERS] === undefined && create) holder[ANSWERS] = new Map();
-  return holder[ANSWERS];
+  const holder = globalThis as { [ANSWERS]?: AnswerMap | null };
+  const current = holder[ANSWERS];
+  if (current instanceof Map) return current;
+  if (current !== undefined || !create) return undefined;
+  const map: AnswerMap = new Map();
+  holder[ANSWERS] = map;
+  return map;
 }
 
 /**
