@@ -9,7 +9,7 @@ import { resolveEndpoint } from './endpoints.js';
 import { initAnswerKey, recordCall, takeInitAnswer } from './init-requests.js';
 import { isRetryable, maxAttempts, retryDelayMs } from './retry.js';
 import type { AwsJsonService } from './services.js';
-import { preloadSigner, sendSigned } from './signed-request.js';
+import { preloadSigner, responseTimeout, sendSigned } from './signed-request.js';
 import type { ResolvedTimeouts } from './timeouts.js';
 
 /** Env var choosing the transport: `lean` (default) or `sdk` (the generated SDK clients). */
@@ -27,7 +27,10 @@ export const RECORDING_ROUTE: Extract<LeanRoute, { ok: true }> = Object.freeze({
   region: 'recording',
   credentials: 'env',
 });
-/** The same for a service whose calls go through a user-supplied client: the runtime never sends those ahead, so they are not recorded. */
+/**
+ * The same for a service whose calls go through a user-supplied client: the runtime never sends
+ * those ahead, so they are not recorded.
+ */
 export const UNRECORDED_ROUTE: Extract<LeanRoute, { ok: true }> = Object.freeze({ ...RECORDING_ROUTE });
 
 /** Whether the lean path covers this environment for `service`, read now. */
@@ -72,22 +75,26 @@ export async function callAwsJson(
       if (remaining <= 0) throw callTimeout(timeouts);
       const credentials = await withDeadline(loadCredentials(route.credentials, timeouts.connectMs), remaining, () => callTimeout(timeouts));
       const clamped = end - performance.now() < timeouts.attemptMs;
+      const timeoutName = clamped ? 'call timeout' : 'attempt timeout';
+      const timeoutMs = Math.max(1, clamped ? end - performance.now() : timeouts.attemptMs);
       // The runtime may have sent this very request before it imported the handler: its answer
       // is this attempt's, under this attempt's deadline.
       const ahead = attempt === 1 ? takeInitAnswer(initAnswerKey(route.url, route.region, target, credentials.accessKeyId, body)) : undefined;
-      const deadline = clamped ? remaining : timeouts.attemptMs;
-      const response = ahead !== undefined ? await withDeadline(ahead, deadline, () => attemptTimeout(clamped, deadline)) : await sendSigned({
-        url: route.url,
-        region: route.region,
-        signingName: service.signingName,
-        target,
-        body,
-        credentials,
-        clockOffsetMs: clockOffsetMs(),
-        connectTimeoutMs: Math.max(1, Math.min(timeouts.connectMs, end - performance.now())),
-        timeoutMs: Math.max(1, clamped ? end - performance.now() : timeouts.attemptMs),
-        timeoutName: clamped ? 'call timeout' : 'attempt timeout',
-      });
+      const response =
+        ahead !== undefined
+          ? await withDeadline(ahead, timeoutMs, () => responseTimeout(timeoutMs, timeoutName))
+          : await sendSigned({
+              url: route.url,
+              region: route.region,
+              signingName: service.signingName,
+              target,
+              body,
+              credentials,
+              clockOffsetMs: clockOffsetMs(),
+              connectTimeoutMs: Math.max(1, Math.min(timeouts.connectMs, end - performance.now())),
+              timeoutMs,
+              timeoutName,
+            });
       return parseResponse(response.status, response.headers, response.body);
     } catch (caught) {
       const error = asCallError(caught);
@@ -141,11 +148,6 @@ function asCallError(error: unknown): AwsCallError {
 
 function callTimeout(timeouts: ResolvedTimeouts): AwsCallError {
   return new AwsCallError('TimeoutError', `no answer within ${timeouts.callMs} ms (call timeout)`);
-}
-
-// The error sendSigned gives when an attempt outlives its deadline, for an answer sent ahead.
-function attemptTimeout(clamped: boolean, ms: number): AwsCallError {
-  return new AwsCallError('TimeoutError', `no complete response within ${Math.round(ms)} ms (${clamped ? 'call timeout' : 'attempt timeout'})`);
 }
 
 async function withDeadline<T>(promise: Promise<T>, ms: number, timeoutError: () => AwsCallError): Promise<T> {

@@ -56,6 +56,11 @@ function toBytes(data: string | ArrayBuffer | ArrayBufferView): string | Uint8Ar
   return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 }
 
+/** The error of a response not complete within `ms`, the deadline `name`. */
+export function responseTimeout(ms: number, name: SignedRequest['timeoutName']): AwsCallError {
+  return new AwsCallError('TimeoutError', `no complete response within ${Math.round(ms)} ms (${name})`);
+}
+
 /** Sent unsigned, as the SDK sends its own: names the client in CloudTrail and in the stand-ins' logs. */
 export const USER_AGENT = 'custom-runtime-config (lean)';
 
@@ -148,10 +153,7 @@ export async function sendSigned(input: SignedRequest): Promise<RawResponse> {
         });
       },
     );
-    const deadline = setTimeout(
-      () => fail(new AwsCallError('TimeoutError', `no complete response within ${Math.round(input.timeoutMs)} ms (${input.timeoutName})`)),
-      input.timeoutMs,
-    );
+    const deadline = setTimeout(() => fail(responseTimeout(input.timeoutMs, input.timeoutName)), input.timeoutMs);
     req.on('socket', (socket: Socket) => {
       if (!socket.connecting) return; // a kept-alive connection
       const connectTimer = setTimeout(
