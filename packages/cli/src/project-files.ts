@@ -318,7 +318,7 @@ custom-runtime bootstrap, with its configuration typed and its secrets never log
 | \`test/handler.test.mjs\` | \`npm test\`: the built handler on local stand-ins |
 | \`events/sample.json\` | a sample event |
 | \`${SEED_FILE}\` | the local stand-ins' values (below); never real secrets |
-| \`Dockerfile\` | the image: bootstrap in /var/runtime, bundle in /var/task |
+| \`Dockerfile\` | the image: bootstrap in /var/runtime, bundle in /var/task; its RUN step writes Node 22's compile cache and the config's init calls, sent at a cold start while the handler loads |
 | \`template.yaml\`, \`samconfig.toml\` | the function, its secret, its key and least-privilege policies |
 | \`vendor/\` | the custom-runtime packages this project installs (\`file:\` dependencies) |
 
