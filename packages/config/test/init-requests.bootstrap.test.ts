@@ -44,6 +44,9 @@ async function coldStart(world: World, dir: string, node: BootstrapNode, handler
   return { fn, answer: result.json() as { loadedAt: number; forged: boolean; apiKey: string; dbPassword: string; legacyToken: string } };
 }
 
+/** When each AWS call reached the stand-ins. */
+const arrivals = (world: World): number[] => [...world.sm.calls, ...world.kms.calls].map((call) => call.at);
+
 const expected = { apiKey: sha256(VALUES.apiKey), dbPassword: sha256(VALUES.dbPassword), legacyToken: sha256(VALUES.legacyToken) };
 
 describeOnEachNode('init requests ahead of the handler', (node) => {
@@ -57,7 +60,7 @@ describeOnEachNode('init requests ahead of the handler', (node) => {
     // One call each, and both reached AWS before the handler's first module evaluated.
     expect(world.sm.calls.map((c) => c.operation)).toEqual(['BatchGetSecretValue']);
     expect(world.kms.calls.map((c) => c.operation)).toEqual(['Decrypt']);
-    for (const call of [...world.sm.calls, ...world.kms.calls]) expect(call.at).toBeLessThanOrEqual(answer.loadedAt);
+    for (const at of arrivals(world)) expect(at).toBeLessThanOrEqual(answer.loadedAt);
     // Once init is over, no code in the process can offer an answer.
     expect(answer.forged).toBe(false);
   });
@@ -75,7 +78,7 @@ describeOnEachNode('init requests ahead of the handler', (node) => {
     const { answer } = await coldStart(world, dir, node, 'ahead.handler', seed.env);
     expect(answer).toMatchObject(expected);
     expect(world.sm.calls.map((c) => c.operation)).toEqual(['BatchGetSecretValue']);
-    for (const call of [...world.sm.calls, ...world.kms.calls]) expect(call.at).toBeGreaterThanOrEqual(answer.loadedAt);
+    for (const at of arrivals(world)) expect(at).toBeGreaterThanOrEqual(answer.loadedAt);
   });
 
   it('the control: without a plan the same calls are made by init, after the module evaluated', async () => {
@@ -84,7 +87,7 @@ describeOnEachNode('init requests ahead of the handler', (node) => {
     const { answer } = await coldStart(world, await runtimeDir(), node, 'ahead.handler', seed.env);
     expect(answer).toMatchObject(expected);
     expect(world.sm.calls.map((c) => c.operation)).toEqual(['BatchGetSecretValue']);
-    for (const call of [...world.sm.calls, ...world.kms.calls]) expect(call.at).toBeGreaterThanOrEqual(answer.loadedAt);
+    for (const at of arrivals(world)) expect(at).toBeGreaterThanOrEqual(answer.loadedAt);
     expect(answer.forged).toBe(false);
   });
 

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { findCommand, loadExport } from './handler-loader.js';
 import { configDefinitionsOf } from './init-hooks.js';
-import { INIT_REQUEST_SENDER_FILE, INIT_REQUESTS_FILE, writeInitRequests, type PlannedModule } from './init-requests.js';
+import { INIT_REQUESTS_FILE, senderFile, writeInitRequests, type PlannedModule } from './init-requests.js';
 import { installAwsLambdaGlobal } from './streaming.js';
 
 /** Next to the bootstrap: `/var/runtime/compile-cache` in an image. */
@@ -228,7 +228,7 @@ export async function runCompileCacheFill(env: NodeJS.ProcessEnv, names: readonl
     }, undefined, async () => {
       for (const chunk of chunks) await import(pathToFileURL(chunk).href);
       // Loading it runs no request: its module only defines the sender.
-      const sender = path.join(path.dirname(path.resolve(process.argv[1] ?? '')), INIT_REQUEST_SENDER_FILE);
+      const sender = senderFile();
       if (existsSync(sender)) nodeModule.createRequire(sender)(sender);
     });
     say(`filled ${fill.directory} for ${fill.loaded.length === 0 ? 'no module' : fill.loaded.join(', ')} and ${chunks.size} chunk(s) (Node ${process.version})`);

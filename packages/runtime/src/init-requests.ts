@@ -48,8 +48,18 @@ function hasPlanner(value: unknown): value is Planner {
   return typeof (value as Partial<Planner> | null)?.[INIT_REQUESTS] === 'function';
 }
 
+/** A file next to the bootstrap: where an image keeps the plan and the sender. */
+function besideBootstrap(bootstrapFile: string, name: string): string {
+  return path.join(path.dirname(path.resolve(bootstrapFile)), name);
+}
+
 function planFile(bootstrapFile: string): string {
-  return path.join(path.dirname(path.resolve(bootstrapFile)), INIT_REQUESTS_FILE);
+  return besideBootstrap(bootstrapFile, INIT_REQUESTS_FILE);
+}
+
+/** The sender next to `bootstrapFile` (it may be missing: a bootstrap copied alone). */
+export function senderFile(bootstrapFile = process.argv[1] ?? ''): string {
+  return besideBootstrap(bootstrapFile, INIT_REQUEST_SENDER_FILE);
 }
 
 /** What the fill step learnt of one name: the module file it loaded and the definitions it exports. */
@@ -137,7 +147,8 @@ export function sendInitRequestsAhead(
     return undefined; // no plan (the usual case outside an image filled for it)
   }
   try {
-    const sender = createRequire(planFile(bootstrapFile))(`./${INIT_REQUEST_SENDER_FILE}`) as Sender;
+    const file = senderFile(bootstrapFile);
+    const sender = createRequire(file)(file) as Sender;
     const { sent, written } = sender.sendInitRequests(requests, env);
     if (sent === 0) return undefined;
     let timer: NodeJS.Timeout | undefined;
