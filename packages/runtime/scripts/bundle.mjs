@@ -1,7 +1,8 @@
 // Bundles src/bootstrap.ts into dist/bootstrap: one self-contained executable file that the
 // Dockerfiles copy to /var/runtime/bootstrap (no node_modules in the image's runtime dir), and
 // dist/init-request-sender.js, copied next to it.
-import { chmod, rm, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { appendFile, chmod, rm, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
@@ -13,8 +14,34 @@ const outfile = `${root}dist/bootstrap`;
 // says commonjs for itself. The library API is emitted by tsc to lib/.
 await rm(`${root}dist`, { recursive: true, force: true });
 
-await build({
+// The runtime, as text: the launcher (src/launcher.ts) compiles it through V8's code cache
+// (src/code-cache.ts), as a script where an import() expression cannot load anything. Its own
+// imports of files go through src/module-import.ts; the dependencies' dynamic imports of
+// built-in modules become require() here.
+const runtime = await build({
   entryPoints: [`${root}src/bootstrap.ts`],
+  write: false,
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  conditions: ['source'],
+  supported: { 'dynamic-import': false },
+  minifySyntax: true,
+  minifyWhitespace: true,
+  legalComments: 'none',
+  sourcemap: process.env.BOOTSTRAP_SOURCEMAP === '1' ? 'inline' : false,
+  logLevel: 'warning',
+});
+const runtimeSource = runtime.outputFiles[0].text;
+if (/\bimport\(/.test(runtimeSource)) throw new Error('the runtime bundle holds an import() expression, which fails in a vm script');
+// It closes the bootstrap as a comment (src/launcher.ts, SOURCE_OPEN).
+const SOURCE_OPEN = '\n/* the runtime (src/bootstrap.ts), compiled by src/launcher.ts\n';
+const SOURCE_CLOSE = '\n*/\n';
+if (runtimeSource.includes('*/') || runtimeSource.includes(SOURCE_OPEN)) throw new Error('the runtime bundle cannot be held in a comment');
+
+await build({
+  entryPoints: [`${root}src/launcher.ts`],
   outfile,
   bundle: true,
   platform: 'node',
@@ -22,13 +49,14 @@ await build({
   // CommonJS: an extensionless file is loaded as CommonJS by Node 20 and 22 alike.
   format: 'cjs',
   conditions: ['source'],
+  define: { RUNTIME_DIGEST: JSON.stringify(createHash('sha256').update(runtimeSource).digest('hex')) },
   banner: { js: '#!/usr/bin/env node' },
   minifySyntax: true,
   minifyWhitespace: true,
   legalComments: 'none',
-  sourcemap: process.env.BOOTSTRAP_SOURCEMAP === '1' ? 'inline' : false,
   logLevel: 'warning',
 });
+await appendFile(outfile, `${SOURCE_OPEN}${runtimeSource}${SOURCE_CLOSE}`);
 await chmod(outfile, 0o755);
 
 // The config package's init-request sender, next to the bootstrap: loaded only when the image

@@ -1,8 +1,11 @@
 /**
- * The `bootstrap` executable of a provided.al2023 image: Lambda runs it with `_HANDLER` set from
- * the image's CMD (the Runtime Interface Emulator passes it as the first argument instead).
+ * The runtime the `bootstrap` executable starts (launcher.ts): Lambda runs the bootstrap with
+ * `_HANDLER` set from the image's CMD (the Runtime Interface Emulator passes it as the first
+ * argument instead).
  */
-import { COMPILE_CACHE_FILL_ENV, runCompileCacheFill, useCompileCache } from './compile-cache.js';
+import { COMPILE_CACHE_FILL_ENV } from './cache-directory.js';
+import type { RuntimeScripts } from './code-cache.js';
+import { runCompileCacheFill, useCompileCache } from './compile-cache.js';
 import { readFunctionInfo } from './context.js';
 import { describeError, NodeJsExit } from './errors.js';
 import { findCommand, loadHandler, type LoadedHandler } from './handler-loader.js';
@@ -11,6 +14,8 @@ import { installLogging, logger } from './logging.js';
 import { runInitHooks, type InitResult } from './init-hooks.js';
 import { closeInitAnswers, sendInitRequestsAhead } from './init-requests.js';
 import { installInvokeStore } from './invoke-store.js';
+import type { Launch } from './launcher.js';
+import { setModuleImporter } from './module-import.js';
 import { runLoop, type PendingCall } from './runtime.js';
 import { RuntimeApiClient, type Invocation } from './runtime-api.js';
 import { armShutdownHooks } from './shutdown.js';
@@ -34,10 +39,10 @@ function readConcurrency(raw: string | undefined): number {
   return value;
 }
 
-async function main(): Promise<void> {
+async function main(scripts: RuntimeScripts): Promise<void> {
   const env = process.env;
   // Before any user module is loaded: those are what the image's compile cache holds.
-  if (env[COMPILE_CACHE_FILL_ENV] === '1') exit(await runCompileCacheFill(env, process.argv.slice(2)));
+  if (env[COMPILE_CACHE_FILL_ENV] === '1') exit(await runCompileCacheFill(env, process.argv.slice(2), scripts));
   useCompileCache(env);
   const address = env.AWS_LAMBDA_RUNTIME_API;
   const taskRoot = env.LAMBDA_TASK_ROOT || process.cwd();
@@ -48,7 +53,9 @@ async function main(): Promise<void> {
   const ahead =
     address === undefined || address === '' || isSnapStart(env)
       ? undefined
-      : sendInitRequestsAhead(handlerName, env, taskRoot, () => findCommand(handlerName, taskRoot) !== undefined);
+      : sendInitRequestsAhead(handlerName, env, taskRoot, () => findCommand(handlerName, taskRoot) !== undefined, (file) =>
+          scripts.require(file),
+        );
   installLogging(env);
   if (address === undefined || address === '') {
     logger.error('AWS_LAMBDA_RUNTIME_API is not set: the bootstrap must be started by Lambda or an emulator');
@@ -111,6 +118,10 @@ async function main(): Promise<void> {
     });
   }
   phase = 'invocations';
+  // Asked for only: Text logs print every level, and a cold start's first write costs about 1 ms.
+  if (/^(DEBUG|TRACE)$/i.test(env.AWS_LAMBDA_LOG_LEVEL ?? '')) {
+    logger.debug(`code cache: ${scripts.reports().map(({ script, state }) => `${script} ${state}`).join(', ')}`);
+  }
 
   const info = readFunctionInfo(env);
   const concurrency = readConcurrency(env.AWS_LAMBDA_MAX_CONCURRENCY);
@@ -144,4 +155,8 @@ async function main(): Promise<void> {
   }
 }
 
-void main();
+/** Called by the launcher, once, with what it compiled. */
+export function start(launch: Launch): void {
+  setModuleImporter(launch.importModule);
+  void main(launch.scripts);
+}

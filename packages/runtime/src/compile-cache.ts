@@ -10,17 +10,13 @@ import nodeModule from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { COMPILE_CACHE_ENV, compileCacheDirectory } from './cache-directory.js';
+import type { RuntimeScripts } from './code-cache.js';
 import { findCommand, loadExport } from './handler-loader.js';
 import { configDefinitionsOf } from './init-hooks.js';
 import { INIT_REQUESTS_FILE, senderFile, writeInitRequests, type PlannedModule } from './init-requests.js';
+import { importModule } from './module-import.js';
 import { installAwsLambdaGlobal } from './streaming.js';
-
-/** Next to the bootstrap: `/var/runtime/compile-cache` in an image. */
-export const COMPILE_CACHE_DIR_NAME = 'compile-cache';
-/** A directory to use instead of the default, or `off`. */
-export const COMPILE_CACHE_ENV = 'CUSTOM_RUNTIME_COMPILE_CACHE';
-/** Set to `1` at image build: load the named handlers, write the cache, exit. */
-export const COMPILE_CACHE_FILL_ENV = 'CUSTOM_RUNTIME_COMPILE_CACHE_FILL';
 
 /** What the bootstrap did with the compile cache at start. */
 export type CompileCacheUse =
@@ -50,14 +46,6 @@ function compileCacheApi(): CompileCacheApi | undefined {
   return typeof api.enableCompileCache === 'function' && api.constants?.compileCacheStatus !== undefined
     ? (api as CompileCacheApi)
     : undefined;
-}
-
-/** The cache directory for this bootstrap: the variable's, else `compile-cache` next to the bootstrap file. */
-export function compileCacheDirectory(env: NodeJS.ProcessEnv, bootstrapFile = process.argv[1] ?? ''): string | 'off' {
-  const configured = env[COMPILE_CACHE_ENV];
-  if (configured === 'off') return 'off';
-  if (configured !== undefined && configured !== '') return path.resolve(configured);
-  return path.join(path.dirname(path.resolve(bootstrapFile)), COMPILE_CACHE_DIR_NAME);
 }
 
 function enabled(api: CompileCacheApi, result: EnableResult): boolean {
@@ -208,11 +196,12 @@ function chunkFiles(modulePath: string): string[] {
  * The fill step of an image build (`CUSTOM_RUNTIME_COMPILE_CACHE_FILL=1`): loads every handler
  * named in `names` (arguments, else `_HANDLER`), skipping command handlers, which Node does not
  * load, then the chunks of their bundles. Loading runs the modules' top-level code (as an init
- * does) but no init hook, so no config is fetched. Prints what it did on stderr; returns the
- * exit code: 0 unless the cache cannot be used (a module that fails to load at build time is
- * reported, not fatal).
+ * does) but no init hook, so no config is fetched. Then plans the init requests and writes the
+ * runtime's code cache. Prints what it did on stderr; returns the exit code: 0 unless Node's
+ * compile cache cannot be used where Node has one (a module that fails to load at build time is
+ * reported, not fatal; Node 20, which has none, still gets the plan and the code cache).
  */
-export async function runCompileCacheFill(env: NodeJS.ProcessEnv, names: readonly string[]): Promise<number> {
+export async function runCompileCacheFill(env: NodeJS.ProcessEnv, names: readonly string[], scripts: RuntimeScripts): Promise<number> {
   const taskRoot = env.LAMBDA_TASK_ROOT || process.cwd();
   const wanted = names.length > 0 ? names : [env._HANDLER ?? ''].filter((name) => name !== '');
   const modules = wanted.filter((name) => findCommand(name, taskRoot) === undefined);
@@ -221,24 +210,43 @@ export async function runCompileCacheFill(env: NodeJS.ProcessEnv, names: readonl
   installAwsLambdaGlobal(env);
   const chunks = new Set<string>();
   let code = 0;
-  try {
-    const fill = await fillCompileCache(env, modules, async (name) => {
-      const { modulePath } = await loadExport(name, taskRoot, env);
-      for (const chunk of chunkFiles(modulePath)) chunks.add(chunk);
-    }, undefined, async () => {
-      for (const chunk of chunks) await import(pathToFileURL(chunk).href);
-      // Loading it runs no request: its module only defines the sender.
-      const sender = senderFile();
-      if (existsSync(sender)) nodeModule.createRequire(sender)(sender);
-    });
-    say(`filled ${fill.directory} for ${fill.loaded.length === 0 ? 'no module' : fill.loaded.join(', ')} and ${chunks.size} chunk(s) (Node ${process.version})`);
-    for (const { name, message } of fill.failed) say(`${name} did not load at build time (${message}); what compiled before the failure is cached`);
-  } catch (err) {
-    say((err as Error).message);
-    code = 1;
+  if (compileCacheApi()?.flushCompileCache === undefined) {
+    // Not a failure of the build: the plan and the runtime's code cache below work on any Node.
+    say(`not filled: Node ${process.version} has no compile cache (module.enableCompileCache and flushCompileCache: Node 22.10 and later), so the handler compiles at each cold start`);
+  } else {
+    try {
+      const fill = await fillCompileCache(env, modules, async (name) => {
+        const { modulePath } = await loadExport(name, taskRoot, env);
+        for (const chunk of chunkFiles(modulePath)) chunks.add(chunk);
+      }, undefined, async () => {
+        for (const chunk of chunks) await importModule(pathToFileURL(chunk).href);
+      });
+      say(`filled ${fill.directory} for ${fill.loaded.length === 0 ? 'no module' : fill.loaded.join(', ')} and ${chunks.size} chunk(s) (Node ${process.version})`);
+      for (const { name, message } of fill.failed) say(`${name} did not load at build time (${message}); what compiled before the failure is cached`);
+    } catch (err) {
+      say((err as Error).message);
+      code = 1;
+    }
   }
   await planInitRequests(modules, taskRoot, env);
+  writeCodeCache(scripts);
   return code;
+}
+
+/**
+ * The fill's third product, on any Node: V8's code cache of the runtime and of the sender
+ * (code-cache.ts). Loading the sender runs no request: its module only defines it.
+ */
+function writeCodeCache(scripts: RuntimeScripts): void {
+  const say = (line: string): void => void process.stderr.write(`code cache: ${line}\n`);
+  try {
+    const sender = senderFile();
+    if (existsSync(sender)) scripts.require(sender);
+    const written = scripts.write();
+    say(written.length === 0 ? 'none written' : `wrote ${written.map((file) => path.basename(file)).join(', ')}`);
+  } catch (err) {
+    say(`none written (${(err as Error).message})`);
+  }
 }
 
 /**

@@ -11,6 +11,7 @@ import {
   MalformedStreamingHandler,
   UserCodeSyntaxError,
 } from './errors.js';
+import { importModule } from './module-import.js';
 import { HANDLER_HIGHWATERMARK, HANDLER_STREAMING, STREAM_RESPONSE, installAwsLambdaGlobal } from './streaming.js';
 
 /** A handler function as exported by user code; called by the loop with (event, context) or (event, stream, context). */
@@ -260,7 +261,7 @@ function loadsWithRequire(file: string): boolean {
 }
 
 async function loadFile(file: string): Promise<unknown> {
-  if (!loadsWithRequire(file)) return (await import(pathToFileURL(file).href)) as unknown;
+  if (!loadsWithRequire(file)) return await importModule(pathToFileURL(file).href);
   const require = createRequire(file);
   return require(file) as unknown;
 }

@@ -126,6 +126,8 @@ export function sendInitRequestsAhead(
   env: NodeJS.ProcessEnv,
   taskRoot: string,
   isCommand: () => boolean,
+  /** Loads the sender (the launcher's, through the code cache). */
+  load: (file: string) => unknown = (file) => createRequire(file)(file),
   bootstrapFile = process.argv[1] ?? '',
 ): InitRequestsAhead | undefined {
   let requests: unknown;
@@ -148,7 +150,7 @@ export function sendInitRequestsAhead(
   }
   try {
     const file = senderFile(bootstrapFile);
-    const sender = createRequire(file)(file) as Sender;
+    const sender = load(file) as Sender;
     const { sent, written } = sender.sendInitRequests(requests, env);
     if (sent === 0) return undefined;
     let timer: NodeJS.Timeout | undefined;
