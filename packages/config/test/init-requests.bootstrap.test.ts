@@ -81,6 +81,22 @@ describeOnEachNode('init requests ahead of the handler', (node) => {
     for (const at of arrivals(world)) expect(at).toBeGreaterThanOrEqual(answer.loadedAt);
   });
 
+  it('the sender compiles from the code cache the fill wrote for this Node (packages/runtime src/code-cache.ts)', async () => {
+    const world = await startWorld();
+    const seed = seedApp(world, VALUES);
+    const dir = await runtimeDir();
+    const nodeBinary = node === 'node22' ? NODE22 : process.execPath;
+    const { stderr } = await run(nodeBinary, [path.join(dir, 'bootstrap'), 'ahead.handler'], {
+      cwd: FIXTURES,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LAMBDA_TASK_ROOT: FIXTURES, CUSTOM_RUNTIME_COMPILE_CACHE_FILL: '1' },
+    });
+    expect(stderr).toMatch(/code cache: wrote runtime-\S+\.v8cache, init-request-sender\.js-[0-9a-f]{16}-v\d+\.\d+\.\d+-\w+\.v8cache/);
+    const { fn, answer } = await coldStart(world, dir, node, 'ahead.handler', { ...seed.env, AWS_LAMBDA_LOG_FORMAT: 'JSON', AWS_LAMBDA_LOG_LEVEL: 'DEBUG' });
+    expect(answer).toMatchObject(expected);
+    expect(world.sm.calls.map((c) => c.operation)).toEqual(['BatchGetSecretValue']);
+    expect(fn.logs()).toContain('"message":"code cache: runtime used, init-request-sender.js used"');
+  });
+
   it('the control: without a plan the same calls are made by init, after the module evaluated', async () => {
     const world = await startWorld();
     const seed = seedApp(world, VALUES);
