@@ -135,6 +135,15 @@ describe('the bootstrap on the read-only image, under Node 22', () => {
     expect(await filesIn(onHost(image, CACHE_DIR))).toEqual(before);
   });
 
+  it('compiles the runtime itself from the code cache the fill step wrote (packages/runtime/src/code-cache.ts)', async () => {
+    expect(fillOutput.get('environment-variables')).toMatch(/code cache: wrote runtime-[0-9a-f]{16}-v22\.\S+\.v8cache/);
+    const fn = await startEnvironmentVariables({ AWS_LAMBDA_LOG_FORMAT: 'JSON', AWS_LAMBDA_LOG_LEVEL: 'DEBUG' });
+    const result = await fn.invoke({ name: 'Ada' });
+    expect(result.status, fn.logs()).toBe('success');
+    await fn.stop();
+    expect(fn.logs()).toContain('"message":"code cache: runtime used"');
+  });
+
   it('prints nothing about the cache on a normal start', async () => {
     const fn = await startEnvironmentVariables({});
     const result = await fn.invoke({ name: 'Grace' });

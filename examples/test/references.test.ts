@@ -30,6 +30,7 @@ import {
 } from '@custom-runtime/cli';
 import { REPO_ROOT } from '@custom-runtime/test-support';
 import { BUILD_STAGE_ROOT, compileSteps, dockerfileOf, hostSource, isNodeStage, planImage, readDockerfile, type PlannedCopy } from './image.js';
+import { fillStep } from './compile-cache.js';
 
 const EXAMPLES = path.join(REPO_ROOT, 'examples');
 const TEMPLATE = path.join(REPO_ROOT, 'template.yaml');
@@ -127,8 +128,10 @@ describe.each([...dockerfiles.entries()].map(([file, parsed]) => ({ name: relati
     expect(final.base).toBe('public.ecr.aws/lambda/provided:al2023');
     const bootstrap = final.copies.find((c) => c.destination === '/var/runtime/bootstrap');
     expect(bootstrap?.sources).toEqual([`${BUILD_STAGE_ROOT}packages/runtime/dist/bootstrap`]);
-    // An image whose fill step plans init calls has the sender next to the bootstrap (init-requests.ts).
-    if (final.runs.some((r) => (r.form === 'shell' ? r.command : r.args.join(' ')).includes('CUSTOM_RUNTIME_COMPILE_CACHE_FILL=1'))) {
+    // An image whose fill step can plan init calls (it names a module, not only a command copied
+    // to /var/task) has the sender next to the bootstrap (init-requests.ts).
+    const commands = new Set(final.copies.map((c) => c.destination).filter((d) => d.startsWith('/var/task/')).map((d) => path.posix.basename(d)));
+    if ((fillStep(parsed)?.args ?? []).some((name) => !commands.has(name))) {
       const sender = final.copies.find((c) => c.destination === '/var/runtime/init-request-sender.js');
       expect(sender?.sources).toEqual([`${BUILD_STAGE_ROOT}packages/runtime/dist/init-request-sender.js`]);
     }
