@@ -191,9 +191,9 @@ COPY --from=build /src/dist/runtime/init-request-sender.js /var/runtime/init-req
 # handler.mjs and its chunks: self-contained, no node_modules.
 COPY --from=build /src/dist/task/ /var/task/
 # Run once while the image is built: loads handler.mjs (its top-level code; nothing is fetched)
-# and writes Node 22's compile cache and the AWS calls your config makes at init, with
-# placeholders for the variables' values, to /var/runtime. A cold start then skips compiling the
-# bundle and sends those calls while the handler loads.
+# and writes Node 22's compile cache, the runtime's code cache and the AWS calls your config
+# makes at init, with placeholders for the variables' values, to /var/runtime. A cold start then
+# skips compiling the bundle and the runtime and sends those calls while the handler loads.
 RUN CUSTOM_RUNTIME_COMPILE_CACHE_FILL=1 /var/runtime/bootstrap handler.handler
 CMD ["handler.handler"]
 `;
@@ -318,7 +318,7 @@ custom-runtime bootstrap, with its configuration typed and its secrets never log
 | \`test/handler.test.mjs\` | \`npm test\`: the built handler on local stand-ins |
 | \`events/sample.json\` | a sample event |
 | \`${SEED_FILE}\` | the local stand-ins' values (below); never real secrets |
-| \`Dockerfile\` | the image: bootstrap in /var/runtime, bundle in /var/task; its RUN step writes Node 22's compile cache and the config's init calls, sent at a cold start while the handler loads |
+| \`Dockerfile\` | the image: bootstrap in /var/runtime, bundle in /var/task; its RUN step writes Node 22's compile cache, the runtime's code cache and the config's init calls, sent at a cold start while the handler loads |
 | \`template.yaml\`, \`samconfig.toml\` | the function, its secret, its key and least-privilege policies |
 | \`vendor/\` | the custom-runtime packages this project installs (\`file:\` dependencies) |
 
