@@ -2,7 +2,7 @@
 // Dockerfiles copy to /var/runtime/bootstrap (no node_modules in the image's runtime dir), and
 // dist/init-request-sender.js, copied next to it.
 import { createHash } from 'node:crypto';
-import { appendFile, chmod, rm, writeFile } from 'node:fs/promises';
+import { appendFile, chmod, readFile, rm, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
@@ -73,9 +73,12 @@ await build({
   // handler-build-options.mjs): the CommonJS ones would bring ~250 KiB the signer never runs.
   conditions: ['source', 'module'],
   mainFields: ['module', 'main'],
+  // Compiled by the runtime as a vm script too (src/code-cache.ts): what it imports is bundled.
+  supported: { 'dynamic-import': false },
   minifySyntax: true,
   minifyWhitespace: true,
   legalComments: 'none',
   logLevel: 'warning',
 });
+if (/\bimport\(/.test(await readFile(`${root}dist/init-request-sender.js`, 'utf8'))) throw new Error('the sender bundle holds an import() expression, which fails in a vm script');
 await writeFile(`${root}dist/package.json`, `${JSON.stringify({ type: 'commonjs' })}\n`);

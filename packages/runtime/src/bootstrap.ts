@@ -118,10 +118,7 @@ async function main(scripts: RuntimeScripts): Promise<void> {
     });
   }
   phase = 'invocations';
-  // Asked for only: Text logs print every level, and a cold start's first write costs about 1 ms.
-  if (/^(DEBUG|TRACE)$/i.test(env.AWS_LAMBDA_LOG_LEVEL ?? '')) {
-    logger.debug(`code cache: ${scripts.reports().map(({ script, state }) => `${script} ${state}`).join(', ')}`);
-  }
+  reportCodeCache(scripts, env);
 
   const info = readFunctionInfo(env);
   const concurrency = readConcurrency(env.AWS_LAMBDA_MAX_CONCURRENCY);
@@ -152,6 +149,24 @@ async function main(scripts: RuntimeScripts): Promise<void> {
   } catch (err) {
     logger.error(`Runtime API unavailable, exiting: ${err instanceof Error ? err.message : String(err)}`);
     exit(1);
+  }
+}
+
+/**
+ * What the code cache did: at DEBUG when asked for (Text logs print every level, and a cold
+ * start's first write costs about 1 ms), and a warning when a cache was there but refused.
+ */
+function reportCodeCache(scripts: RuntimeScripts, env: NodeJS.ProcessEnv): void {
+  const reports = scripts.reports();
+  if (/^(DEBUG|TRACE)$/i.test(env.AWS_LAMBDA_LOG_LEVEL ?? '')) {
+    logger.debug(`code cache: ${reports.map(({ script, state }) => `${script} ${state}`).join(', ')}`);
+  }
+  for (const { script, state, file, detail } of reports) {
+    if (state !== 'rejected') continue;
+    logger.warn(
+      `code cache: ${file} (${script}) was not used, ${detail}: it was filled by another Node, with other V8 flags ` +
+        '(run the fill step with the function\'s NODE_OPTIONS) or is damaged; the cold start compiled the runtime instead',
+    );
   }
 }
 

@@ -6,13 +6,15 @@
  * has none. The fill step compiles each of these scripts with all its functions and writes V8's
  * cache next to Node's; at a cold start they compile from it, read-only.
  *
- * V8 checks a cache against its own version, its flags, the source's length and its own length,
- * and refuses a mismatch (the script then compiles as usual): v8 src/snapshot/code-serializer.cc,
+ * V8 checks a cache against its own version, its flags and the source's length, and refuses a
+ * mismatch (the script then compiles as usual): v8 src/snapshot/code-serializer.cc,
  * `SerializedCodeData::SanityCheck` and `SourceHash` (the source's length, not its content). The
- * file name carries a digest of the source, so a script changed to the same length never meets
- * an older cache.
+ * file name carries a digest of the source: the runtime's is the one its build computed (a
+ * bootstrap built from other sources never meets an older cache, a hand edit of its text would),
+ * the sender's is computed when it loads. Flags count: a fill run without the function's
+ * `NODE_OPTIONS` V8 flags (e.g. `--max-old-space-size`) makes a cache V8 refuses.
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Script } from 'node:vm';
@@ -21,27 +23,45 @@ import { Script } from 'node:vm';
 export type CodeCacheState =
   /** Compiled from the image's cache. */
   | 'used'
-  /** V8 refused the cache there (another Node, other V8 flags): compiled as usual. */
+  /** A cache was there, but refused (another Node, other V8 flags, a damaged file): compiled as usual. */
   | 'rejected'
   /** No cache for this script, this Node and this architecture. */
   | 'absent'
   /** `CUSTOM_RUNTIME_COMPILE_CACHE=off`. */
   | 'off'
-  /** The fill step: compiled with all its functions, for {@link RuntimeScripts.write}. */
-  | 'filling';
+  /** The fill step: compiled with all its functions and written. */
+  | 'written'
+  /** The fill step: compiled, but the cache could not be written ({@link CodeCacheReport.detail}). */
+  | 'unwritten';
 
 /** One script the launcher or the runtime compiled, and how. */
 export interface CodeCacheReport {
   readonly script: string;
   readonly state: CodeCacheState;
+  /** The cache file, when there is one. */
+  readonly file?: string;
+  /** Why it was refused or not written. */
+  readonly detail?: string;
 }
 
 type ModuleBody = (exports: unknown, require: NodeJS.Require, module: { exports: unknown }, filename: string, dirname: string) => void;
 
-interface Compiled {
-  readonly name: string;
-  readonly digest: string;
-  readonly script: Script;
+// Ahead of V8's data: a mark and its exact length. V8 itself refuses a cache cut short but takes
+// one with bytes appended (and crashes on damaged bytes: it has no checksum in release builds,
+// v8 src/flags/flag-definitions.h, verify_snapshot_checksum), so the fill writes files whole.
+const MAGIC = 0x38765243; // "CRv8"
+const HEADER_BYTES = 8;
+
+function framed(data: Buffer): Buffer {
+  const header = Buffer.alloc(HEADER_BYTES);
+  header.writeUInt32LE(MAGIC, 0);
+  header.writeUInt32LE(data.length, 4);
+  return Buffer.concat([header, data]);
+}
+
+function unframed(file: Buffer): Buffer | undefined {
+  if (file.length < HEADER_BYTES || file.readUInt32LE(0) !== MAGIC || file.readUInt32LE(4) !== file.length - HEADER_BYTES) return undefined;
+  return file.subarray(HEADER_BYTES);
 }
 
 /** `--no-lazy` while `compile` runs: V8 then compiles every function now, not at its first call. */
@@ -61,19 +81,30 @@ function sha256(text: string): string {
   return process.getBuiltinModule('node:crypto').createHash('sha256').update(text).digest('hex');
 }
 
+/** Writes `data` to `file` whole (a rename), readable by every user whatever the umask. */
+function writeWhole(file: string, data: Buffer): void {
+  const directory = dirname(file);
+  mkdirSync(directory, { recursive: true });
+  // Lambda runs the function as another user than the build's.
+  chmodSync(directory, statSync(directory).mode | 0o555);
+  const partial = `${file}.${process.pid}-${Math.random().toString(36).slice(2)}.partial`;
+  writeFileSync(partial, data);
+  chmodSync(partial, 0o644);
+  renameSync(partial, file);
+}
+
 /**
  * The runtime's own scripts, each run as the body of a CommonJS module and compiled through the
- * code cache in `directory`. Never throws for the cache: an unreadable or refused one only
- * means compiling as usual.
+ * code cache in `directory`. Never throws for the cache: a missing, unreadable or refused one
+ * only means compiling as usual.
  */
 export class RuntimeScripts {
   readonly #directory: string | 'off';
   readonly #filling: boolean;
-  readonly #compiled: Compiled[] = [];
   readonly #reports: CodeCacheReport[] = [];
   readonly #required = new Map<string, unknown>();
 
-  /** `filling`: the fill step, which compiles whole and {@link write}s. */
+  /** `filling`: the fill step, which compiles whole and writes each script's cache. */
   constructor(directory: string | 'off', filling: boolean) {
     this.#directory = directory;
     this.#filling = filling && directory !== 'off';
@@ -85,25 +116,43 @@ export class RuntimeScripts {
     return join(this.#directory, `${name}-${digest.slice(0, 16)}-${process.version}-${process.arch}.v8cache`);
   }
 
-  /** Runs `source` as the body of a CommonJS module at `filename` and returns its exports. */
-  run(name: string, filename: string, source: string, digest: string): unknown {
+  /**
+   * Runs `source` as the body of a CommonJS module at `filename` and returns its exports.
+   * `lineOffset`: the line of `filename` that `source` starts on, less one (for stack traces).
+   */
+  run(name: string, filename: string, source: string, digest: string, lineOffset = 0): unknown {
     const file = this.cacheFile(name, digest);
     let cachedData: Buffer | undefined;
-    let state: CodeCacheState = file === undefined ? 'off' : this.#filling ? 'filling' : 'absent';
-    if (state === 'absent') {
+    let report: CodeCacheReport = file === undefined ? { script: name, state: 'off' } : { script: name, state: 'absent', file };
+    if (file !== undefined && !this.#filling) {
+      let bytes: Buffer | undefined;
       try {
-        cachedData = readFileSync(file!);
+        bytes = readFileSync(file);
       } catch {
         // absent: the usual case outside a filled image
       }
+      if (bytes !== undefined) {
+        cachedData = unframed(bytes);
+        if (cachedData === undefined) report = { script: name, state: 'rejected', file, detail: 'not a whole cache file' };
+      }
     }
-    // The wrapper Node's CommonJS loader uses, on the source's first line so lines keep their numbers.
-    const wrapped = `(function (exports, require, module, __filename, __dirname) {${source}\n})`;
-    const compile = (): Script => new Script(wrapped, { filename, cachedData });
+    // Node's CommonJS wrapper, on a line of its own: with the offset, frames name the file's lines.
+    const wrapped = `(function (exports, require, module, __filename, __dirname) {\n${source}\n})`;
+    const compile = (): Script => new Script(wrapped, { filename, cachedData, lineOffset: lineOffset - 1 });
     const script = this.#filling ? compileWhole(compile) : compile();
-    if (cachedData !== undefined) state = script.cachedDataRejected === true ? 'rejected' : 'used';
-    this.#reports.push({ script: name, state });
-    if (this.#filling) this.#compiled.push({ name, digest, script });
+    if (cachedData !== undefined) {
+      report = script.cachedDataRejected === true ? { script: name, state: 'rejected', file: file!, detail: 'refused by V8' } : { script: name, state: 'used', file: file! };
+    }
+    if (this.#filling && file !== undefined) {
+      // Written now, before the script runs: what the fill loads later cannot keep it from disk.
+      try {
+        writeWhole(file, framed(script.createCachedData()));
+        report = { script: name, state: 'written', file };
+      } catch (err) {
+        report = { script: name, state: 'unwritten', file, detail: (err as Error).message };
+      }
+    }
+    this.#reports.push(report);
     const module = { exports: {} as unknown };
     const body = script.runInThisContext() as ModuleBody;
     body.call(module.exports, module.exports, createRequire(filename), module, filename, dirname(filename));
@@ -123,22 +172,5 @@ export class RuntimeScripts {
   /** Each script compiled so far and what became of its cache. */
   reports(): readonly CodeCacheReport[] {
     return [...this.#reports];
-  }
-
-  /** The fill step: writes the cache of every script compiled so far, readable by all; returns the files. */
-  write(): string[] {
-    if (!this.#filling) return [];
-    const written: string[] = [];
-    for (const { name, digest, script } of this.#compiled) {
-      const file = this.cacheFile(name, digest)!;
-      mkdirSync(dirname(file), { recursive: true });
-      // Whole or not at all: V8 refuses a cache cut short, but does not checksum one in release
-      // builds (v8 src/flags/flag-definitions.h, verify_snapshot_checksum).
-      const partial = `${file}.${process.pid}.partial`;
-      writeFileSync(partial, script.createCachedData(), { mode: 0o644 });
-      renameSync(partial, file);
-      written.push(file);
-    }
-    return written;
   }
 }

@@ -234,18 +234,24 @@ export async function runCompileCacheFill(env: NodeJS.ProcessEnv, names: readonl
 }
 
 /**
- * The fill's third product, on any Node: V8's code cache of the runtime and of the sender
- * (code-cache.ts). Loading the sender runs no request: its module only defines it.
+ * The fill's third product, on any Node: V8's code cache of the runtime (written when the
+ * launcher compiled it) and of the sender, compiled now (code-cache.ts). Loading the sender runs
+ * no request: its module only defines it.
  */
 function writeCodeCache(scripts: RuntimeScripts): void {
   const say = (line: string): void => void process.stderr.write(`code cache: ${line}\n`);
+  const sender = senderFile();
   try {
-    const sender = senderFile();
     if (existsSync(sender)) scripts.require(sender);
-    const written = scripts.write();
-    say(written.length === 0 ? 'none written' : `wrote ${written.map((file) => path.basename(file)).join(', ')}`);
   } catch (err) {
-    say(`none written (${(err as Error).message})`);
+    say(`${path.basename(sender)} did not load (${(err as Error).message})`);
+  }
+  const reports = scripts.reports();
+  const written = reports.filter((r) => r.state === 'written').map((r) => path.basename(r.file!));
+  if (written.length > 0) say(`wrote ${written.join(', ')}`);
+  for (const { script, state, file, detail } of reports) {
+    if (state === 'off') say(`none for ${script} (${COMPILE_CACHE_ENV}=off)`);
+    if (state === 'unwritten') say(`could not write ${file} for ${script} (${detail}); it compiles at each cold start`);
   }
 }
 

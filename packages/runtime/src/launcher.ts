@@ -24,14 +24,20 @@ declare const RUNTIME_DIGEST: string;
 const SOURCE_OPEN = '\n/* the runtime (src/bootstrap.ts), compiled by src/launcher.ts\n';
 const SOURCE_CLOSE = '\n*/\n';
 
-function runtimeSource(file: string): string {
+/** The runtime's text, and the line of this file it starts on, less one. */
+function runtimeSource(file: string): { source: string; lineOffset: number } {
   const text = readFileSync(file, 'utf8');
   const from = text.lastIndexOf(SOURCE_OPEN);
   if (from === -1 || !text.endsWith(SOURCE_CLOSE)) throw new Error(`${file} does not end with the runtime's source: rebuild it (pnpm build)`);
-  return text.slice(from + SOURCE_OPEN.length, text.length - SOURCE_CLOSE.length);
+  const start = from + SOURCE_OPEN.length;
+  let lineOffset = 0;
+  for (let at = text.indexOf('\n'); at !== -1 && at < start; at = text.indexOf('\n', at + 1)) lineOffset++;
+  return { source: text.slice(start, text.length - SOURCE_CLOSE.length), lineOffset };
 }
 
-const bootstrapFile = process.argv[1] ?? '';
+// This file, even when something else is the main module.
+const bootstrapFile = __filename;
+const { source, lineOffset } = runtimeSource(bootstrapFile);
 const scripts = new RuntimeScripts(compileCacheDirectory(process.env, bootstrapFile), process.env[COMPILE_CACHE_FILL_ENV] === '1');
-const runtime = scripts.run('runtime', bootstrapFile, runtimeSource(bootstrapFile), RUNTIME_DIGEST) as { start(launch: Launch): void };
+const runtime = scripts.run('runtime', bootstrapFile, source, RUNTIME_DIGEST, lineOffset) as { start(launch: Launch): void };
 runtime.start({ scripts, importModule: (url) => import(url) });

@@ -61,6 +61,10 @@ const APP = { 'app.mjs': 'export const handler = async (event) => ({ echoed: eve
 
 /** A cold start and one invocation; returns the runtime's code cache line. */
 async function coldStart(node: BootstrapNode, dir: string, taskRoot: string, env: Record<string, string> = {}): Promise<string> {
+  return (await coldStartLogs(node, dir, taskRoot, env)).line;
+}
+
+async function coldStartLogs(node: BootstrapNode, dir: string, taskRoot: string, env: Record<string, string> = {}): Promise<{ line: string; logs: string }> {
   const fn = await startBootstrap({
     node,
     bootstrap: path.join(dir, 'bootstrap'),
@@ -74,7 +78,8 @@ async function coldStart(node: BootstrapNode, dir: string, taskRoot: string, env
   expect(result.json()).toEqual({ echoed: 7 });
   const line = /"message":"(code cache: [^"]*)"/.exec(fn.logs());
   expect(line, fn.logs()).not.toBeNull();
-  return line![1]!;
+  await fn.stop();
+  return { line: line![1]!, logs: fn.logs() };
 }
 
 describeOnEachNode('the runtime code cache', (node) => {
@@ -97,22 +102,65 @@ describeOnEachNode('the runtime code cache', (node) => {
     const dir = await runtimeDir();
     const taskRoot = await makeTaskRoot(APP);
     expect(await coldStart(node, dir, taskRoot)).toBe('code cache: runtime absent');
-    expect(await fill(node, dir, taskRoot, { CUSTOM_RUNTIME_COMPILE_CACHE: 'off' })).toContain('code cache: none written');
+    expect(await fill(node, dir, taskRoot, { CUSTOM_RUNTIME_COMPILE_CACHE: 'off' })).toContain('code cache: none for runtime (CUSTOM_RUNTIME_COMPILE_CACHE=off)');
     expect(await codeCaches(path.join(dir, 'compile-cache'))).toEqual([]);
     expect(await coldStart(node, dir, taskRoot, { CUSTOM_RUNTIME_COMPILE_CACHE: 'off' })).toBe('code cache: runtime off');
   });
 
-  it('a cache V8 refuses (cut short, as by a fill interrupted mid-write) is reported, and the function runs as without one', async () => {
+  it('a cache cut short, grown or filled under other V8 flags is not used, with a warning, and the function runs as without one', async () => {
     const dir = await runtimeDir();
     const taskRoot = await makeTaskRoot(APP);
     await fill(node, dir, taskRoot);
     const [cache] = await codeCaches(path.join(dir, 'compile-cache'));
     const file = path.join(dir, 'compile-cache', cache!);
     const bytes = await readFile(file);
-    // V8 checks the payload's length against its header (v8 src/snapshot/code-serializer.cc,
-    // SerializedCodeData::SanityCheckWithoutSource), not its bytes: the fill writes whole files only.
-    await writeFile(file, bytes.subarray(0, Math.floor(bytes.length / 2)));
-    expect(await coldStart(node, dir, taskRoot)).toBe('code cache: runtime rejected');
+    // V8 refuses a payload shorter than its header says, not a longer one (v8
+    // src/snapshot/code-serializer.cc, SerializedCodeData::SanityCheckWithoutSource): the file's
+    // own header holds the exact length.
+    for (const damaged of [bytes.subarray(0, Math.floor(bytes.length / 2)), Buffer.concat([bytes, Buffer.alloc(4096, 0xa5)])]) {
+      await writeFile(file, damaged);
+      const { line, logs } = await coldStartLogs(node, dir, taskRoot);
+      expect(line).toBe('code cache: runtime rejected');
+      expect(logs).toMatch(/"level":"WARN".*code cache: \S+ \(runtime\) was not used, not a whole cache file/);
+    }
+    // Filled without the function's NODE_OPTIONS V8 flags: V8's flag check refuses it.
+    await writeFile(file, bytes);
+    const { line, logs } = await coldStartLogs(node, dir, taskRoot, { NODE_OPTIONS: '--max-old-space-size=200' });
+    expect(line).toBe('code cache: runtime rejected');
+    expect(logs).toContain("refused by V8: it was filled by another Node, with other V8 flags (run the fill step with the function's NODE_OPTIONS)");
+  });
+
+  it('the fill writes files every user can read, whatever its umask', async () => {
+    const dir = await runtimeDir();
+    const taskRoot = await makeTaskRoot(APP);
+    await run('/bin/sh', ['-c', 'umask 077 && exec "$0" "$1" app.handler', binary(node), path.join(dir, 'bootstrap')], {
+      cwd: taskRoot,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LAMBDA_TASK_ROOT: taskRoot, CUSTOM_RUNTIME_COMPILE_CACHE_FILL: '1' },
+    });
+    const directory = path.join(dir, 'compile-cache');
+    expect((await stat(directory)).mode & 0o555).toBe(0o555);
+    const caches = await codeCaches(directory);
+    expect(caches).toHaveLength(1);
+    for (const name of caches) expect((await stat(path.join(directory, name))).mode & 0o777).toBe(0o644);
+  });
+
+  it("frames of the runtime's own code name the bootstrap's lines, with or without the cache", async () => {
+    const dir = await runtimeDir();
+    const taskRoot = await makeTaskRoot(APP);
+    const lines = (await readFile(path.join(dir, 'bootstrap'), 'utf8')).split('\n');
+    for (const filled of [false, true]) {
+      if (filled) await fill(node, dir, taskRoot);
+      const fn = await startBootstrap({ node, bootstrap: path.join(dir, 'bootstrap'), runtimeDir: dir, taskRoot, handler: 'missing.handler', env: { AWS_LAMBDA_LOG_FORMAT: 'JSON' } });
+      const result = await fn.invoke({});
+      expect(result.status).toBe('init-error');
+      // "at resolveModuleFile (/…/bootstrap:LINE:COL)"
+      const frame = /at resolveModuleFile \(([^)]+):(\d+):(\d+)\)/.exec(fn.logs());
+      expect(frame, fn.logs()).not.toBeNull();
+      expect(frame![1]).toBe(path.join(dir, 'bootstrap'));
+      // The line and column of its `throw new ImportModuleError(…)`.
+      expect(lines[Number(frame![2]) - 1]?.slice(Number(frame![3]) - 1)).toMatch(/^new ImportModuleError\(`Cannot find module/);
+      await fn.stop();
+    }
   });
 });
 
@@ -135,17 +183,17 @@ describe('RuntimeScripts', () => {
     await writeFile(file, 'module.exports = { answer: () => "old" };\n');
     const filling = new RuntimeScripts(path.join(dir, 'cache'), true);
     expect((filling.require(file) as { answer(): string }).answer()).toBe('old');
-    expect(filling.write()).toHaveLength(1);
+    expect(filling.reports()).toMatchObject([{ script: 'script.js', state: 'written' }]);
 
     const used = new RuntimeScripts(path.join(dir, 'cache'), false);
     expect((used.require(file) as { answer(): string }).answer()).toBe('old');
-    expect(used.reports()).toEqual([{ script: 'script.js', state: 'used' }]);
+    expect(used.reports()).toMatchObject([{ script: 'script.js', state: 'used' }]);
 
     // Same length: V8's own check (it compares lengths) would take the old cache.
     await writeFile(file, 'module.exports = { answer: () => "new" };\n');
     const changed = new RuntimeScripts(path.join(dir, 'cache'), false);
     expect((changed.require(file) as { answer(): string }).answer()).toBe('new');
-    expect(changed.reports()).toEqual([{ script: 'script.js', state: 'absent' }]);
+    expect(changed.reports()).toMatchObject([{ script: 'script.js', state: 'absent' }]);
   });
 
   it('loads a script once, as require does', async () => {
