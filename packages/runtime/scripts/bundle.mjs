@@ -35,7 +35,7 @@ const runtime = await build({
 });
 const runtimeSource = runtime.outputFiles[0].text;
 if (/\bimport\(/.test(runtimeSource)) throw new Error('the runtime bundle holds an import() expression, which fails in a vm script');
-// It closes the bootstrap as a comment (src/launcher.ts, SOURCE_OPEN).
+// It closes the bootstrap as a comment, which src/launcher.ts reads back.
 const SOURCE_OPEN = '\n/* the runtime (src/bootstrap.ts), compiled by src/launcher.ts\n';
 const SOURCE_CLOSE = '\n*/\n';
 if (runtimeSource.includes('*/') || runtimeSource.includes(SOURCE_OPEN)) throw new Error('the runtime bundle cannot be held in a comment');
@@ -49,7 +49,11 @@ await build({
   // CommonJS: an extensionless file is loaded as CommonJS by Node 20 and 22 alike.
   format: 'cjs',
   conditions: ['source'],
-  define: { RUNTIME_DIGEST: JSON.stringify(createHash('sha256').update(runtimeSource).digest('hex')) },
+  define: {
+    RUNTIME_SOURCE_OPEN: JSON.stringify(SOURCE_OPEN),
+    RUNTIME_SOURCE_CLOSE: JSON.stringify(SOURCE_CLOSE),
+    RUNTIME_DIGEST: JSON.stringify(createHash('sha256').update(runtimeSource).digest('hex')),
+  },
   banner: { js: '#!/usr/bin/env node' },
   minifySyntax: true,
   minifyWhitespace: true,

@@ -165,7 +165,7 @@ function reportCodeCache(scripts: RuntimeScripts, env: NodeJS.ProcessEnv): void 
     if (state !== 'rejected') continue;
     logger.warn(
       `code cache: ${file} (${script}) was not used, ${detail}: it was filled by another Node, with other V8 flags ` +
-        '(run the fill step with the function\'s NODE_OPTIONS) or is damaged; the cold start compiled the runtime instead',
+        '(run the fill step with the function\'s NODE_OPTIONS) or is damaged; the cold start compiled it instead',
     );
   }
 }

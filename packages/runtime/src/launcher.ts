@@ -15,24 +15,24 @@ export interface Launch {
   importModule(url: string): Promise<unknown>;
 }
 
-declare const RUNTIME_DIGEST: string;
-
 /**
- * The runtime's text closes this file as a comment (scripts/bundle.mjs): cheaper to skip than a
- * string literal of the same size is to build, and read back only by this file.
+ * Set by scripts/bundle.mjs: the runtime's text closes this file as a comment between
+ * `RUNTIME_SOURCE_OPEN` and `RUNTIME_SOURCE_CLOSE` (cheaper to skip than a string literal of the
+ * same size is to build), with the SHA-256 of that text.
  */
-const SOURCE_OPEN = '\n/* the runtime (src/bootstrap.ts), compiled by src/launcher.ts\n';
-const SOURCE_CLOSE = '\n*/\n';
+declare const RUNTIME_SOURCE_OPEN: string;
+declare const RUNTIME_SOURCE_CLOSE: string;
+declare const RUNTIME_DIGEST: string;
 
 /** The runtime's text, and the line of this file it starts on, less one. */
 function runtimeSource(file: string): { source: string; lineOffset: number } {
   const text = readFileSync(file, 'utf8');
-  const from = text.lastIndexOf(SOURCE_OPEN);
-  if (from === -1 || !text.endsWith(SOURCE_CLOSE)) throw new Error(`${file} does not end with the runtime's source: rebuild it (pnpm build)`);
-  const start = from + SOURCE_OPEN.length;
+  const from = text.lastIndexOf(RUNTIME_SOURCE_OPEN);
+  if (from === -1 || !text.endsWith(RUNTIME_SOURCE_CLOSE)) throw new Error(`${file} does not end with the runtime's source: rebuild it (pnpm build)`);
+  const start = from + RUNTIME_SOURCE_OPEN.length;
   let lineOffset = 0;
   for (let at = text.indexOf('\n'); at !== -1 && at < start; at = text.indexOf('\n', at + 1)) lineOffset++;
-  return { source: text.slice(start, text.length - SOURCE_CLOSE.length), lineOffset };
+  return { source: text.slice(start, text.length - RUNTIME_SOURCE_CLOSE.length), lineOffset };
 }
 
 // This file, even when something else is the main module.
