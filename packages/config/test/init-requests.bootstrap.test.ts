@@ -28,11 +28,17 @@ async function runtimeDir(): Promise<string> {
   return dir;
 }
 
-/** The image build's fill step, with the build's environment (the function's variables unset). */
-async function fill(dir: string, names: readonly string[]): Promise<string> {
-  const { stderr } = await run(NODE22, [path.join(dir, 'bootstrap'), ...names], {
+/** Where the fill step puts its caches (a cold start that should read them is given it too). */
+const cacheOf = (dir: string): string => path.join(dir, 'cache');
+
+/**
+ * The image build's fill step, with Node 22 and the build's environment (the function's
+ * variables unset), unless told otherwise.
+ */
+async function fill(dir: string, names: readonly string[], options: { node?: string; env?: Record<string, string> } = {}): Promise<string> {
+  const { stderr } = await run(options.node ?? NODE22, [path.join(dir, 'bootstrap'), ...names], {
     cwd: FIXTURES,
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LAMBDA_TASK_ROOT: FIXTURES, CUSTOM_RUNTIME_COMPILE_CACHE_FILL: '1', CUSTOM_RUNTIME_COMPILE_CACHE: path.join(dir, 'cache') },
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LAMBDA_TASK_ROOT: FIXTURES, CUSTOM_RUNTIME_COMPILE_CACHE_FILL: '1', CUSTOM_RUNTIME_COMPILE_CACHE: cacheOf(dir), ...options.env },
   });
   return stderr;
 }
@@ -85,13 +91,14 @@ describeOnEachNode('init requests ahead of the handler', (node) => {
     const world = await startWorld();
     const seed = seedApp(world, VALUES);
     const dir = await runtimeDir();
-    const nodeBinary = node === 'node22' ? NODE22 : process.execPath;
-    const { stderr } = await run(nodeBinary, [path.join(dir, 'bootstrap'), 'ahead.handler'], {
-      cwd: FIXTURES,
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LAMBDA_TASK_ROOT: FIXTURES, CUSTOM_RUNTIME_COMPILE_CACHE_FILL: '1' },
-    });
+    const stderr = await fill(dir, ['ahead.handler'], { node: node === 'node22' ? NODE22 : process.execPath });
     expect(stderr).toMatch(/code cache: wrote runtime-\S+\.v8cache, init-request-sender\.js-[0-9a-f]{16}-v\d+\.\d+\.\d+-\w+\.v8cache/);
-    const { fn, answer } = await coldStart(world, dir, node, 'ahead.handler', { ...seed.env, AWS_LAMBDA_LOG_FORMAT: 'JSON', AWS_LAMBDA_LOG_LEVEL: 'DEBUG' });
+    const { fn, answer } = await coldStart(world, dir, node, 'ahead.handler', {
+      ...seed.env,
+      CUSTOM_RUNTIME_COMPILE_CACHE: cacheOf(dir),
+      AWS_LAMBDA_LOG_FORMAT: 'JSON',
+      AWS_LAMBDA_LOG_LEVEL: 'DEBUG',
+    });
     expect(answer).toMatchObject(expected);
     expect(world.sm.calls.map((c) => c.operation)).toEqual(['BatchGetSecretValue']);
     expect(fn.logs()).toContain('"message":"code cache: runtime used, init-request-sender.js used"');
@@ -131,10 +138,7 @@ describeOnEachNode('init requests ahead of the handler', (node) => {
     const world = await startWorld();
     const seed = seedApp(world, VALUES);
     const dir = await runtimeDir();
-    const { stderr } = await run(NODE22, [path.join(dir, 'bootstrap'), 'ahead.handler'], {
-      cwd: FIXTURES,
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LAMBDA_TASK_ROOT: FIXTURES, CUSTOM_RUNTIME_COMPILE_CACHE_FILL: '1', CUSTOM_RUNTIME_COMPILE_CACHE: path.join(dir, 'cache'), AWS_LAMBDA_FUNCTION_NAME: FUNCTION_NAME, ...world.sdkEnv, ...seed.env },
-    });
+    const stderr = await fill(dir, ['ahead.handler'], { env: { AWS_LAMBDA_FUNCTION_NAME: FUNCTION_NAME, ...world.sdkEnv, ...seed.env } });
     expect(stderr).toMatch(/2 call\(s\)/);
     const plan = await readFile(path.join(dir, 'init-requests.json'), 'utf8');
     for (const value of [seed.env.API_KEY_SECRET, seed.env.DB_SECRET, seed.env.LEGACY_TOKEN_ENCRYPTED, FUNCTION_NAME, world.sdkEnv.AWS_SECRET_ACCESS_KEY]) {
