@@ -33,8 +33,12 @@ const runtime = await build({
   sourcemap: process.env.BOOTSTRAP_SOURCEMAP === '1' ? 'inline' : false,
   logLevel: 'warning',
 });
+/** Both bundles run as vm scripts, where an import() expression fails. */
+function assertNoImportExpression(text, what) {
+  if (/\bimport\(/.test(text)) throw new Error(`the ${what} bundle holds an import() expression, which fails in a vm script`);
+}
 const runtimeSource = runtime.outputFiles[0].text;
-if (/\bimport\(/.test(runtimeSource)) throw new Error('the runtime bundle holds an import() expression, which fails in a vm script');
+assertNoImportExpression(runtimeSource, 'runtime');
 // It closes the bootstrap as a comment, which src/launcher.ts reads back.
 const SOURCE_OPEN = '\n/* the runtime (src/bootstrap.ts), compiled by src/launcher.ts\n';
 const SOURCE_CLOSE = '\n*/\n';
@@ -84,5 +88,5 @@ await build({
   legalComments: 'none',
   logLevel: 'warning',
 });
-if (/\bimport\(/.test(await readFile(`${root}dist/init-request-sender.js`, 'utf8'))) throw new Error('the sender bundle holds an import() expression, which fails in a vm script');
+assertNoImportExpression(await readFile(`${root}dist/init-request-sender.js`, 'utf8'), 'sender');
 await writeFile(`${root}dist/package.json`, `${JSON.stringify({ type: 'commonjs' })}\n`);

@@ -234,28 +234,6 @@ export async function runCompileCacheFill(env: NodeJS.ProcessEnv, names: readonl
 }
 
 /**
- * The fill's third product, on any Node: V8's code cache of the runtime (written when the
- * launcher compiled it) and of the sender, compiled now (code-cache.ts). Loading the sender runs
- * no request: its module only defines it.
- */
-function writeCodeCache(scripts: RuntimeScripts): void {
-  const say = (line: string): void => void process.stderr.write(`code cache: ${line}\n`);
-  const sender = senderFile();
-  try {
-    if (existsSync(sender)) scripts.require(sender);
-  } catch (err) {
-    say(`${path.basename(sender)} did not load (${(err as Error).message})`);
-  }
-  const reports = scripts.reports();
-  const written = reports.filter((r) => r.state === 'written').map((r) => path.basename(r.file!));
-  if (written.length > 0) say(`wrote ${written.join(', ')}`);
-  for (const { script, state, file, detail } of reports) {
-    if (state === 'off') say(`none for ${script} (${COMPILE_CACHE_ENV}=off)`);
-    if (state === 'unwritten') say(`could not write ${file} for ${script} (${detail}); it compiles at each cold start`);
-  }
-}
-
-/**
  * The fill's second product, on any Node: the init calls of the handlers' exported config
  * definitions (init-requests.ts). A module that does not load has no calls in it; a definition
  * that cannot say leaves an empty plan. Without calls a function makes them during init.
@@ -277,5 +255,27 @@ async function planInitRequests(modules: readonly string[], taskRoot: string, en
   } catch (err) {
     await writeInitRequests(new Map(), taskRoot).catch(() => undefined);
     say(`none written (${(err as Error).message})`);
+  }
+}
+
+/**
+ * The fill's third product, on any Node: V8's code cache of the runtime (written when the
+ * launcher compiled it) and of the sender, compiled now (code-cache.ts). Loading the sender runs
+ * no request: its module only defines it.
+ */
+function writeCodeCache(scripts: RuntimeScripts): void {
+  const say = (line: string): void => void process.stderr.write(`code cache: ${line}\n`);
+  const sender = senderFile();
+  try {
+    if (existsSync(sender)) scripts.require(sender);
+  } catch (err) {
+    say(`${path.basename(sender)} did not load (${(err as Error).message})`);
+  }
+  const reports = scripts.reports();
+  const written = reports.filter((r) => r.state === 'written').map((r) => path.basename(r.file!));
+  if (written.length > 0) say(`wrote ${written.join(', ')}`);
+  for (const { script, state, file, detail } of reports) {
+    if (state === 'off') say(`none for ${script} (${COMPILE_CACHE_ENV}=off)`);
+    if (state === 'unwritten') say(`could not write ${file} for ${script} (${detail}); it compiles at each cold start`);
   }
 }
