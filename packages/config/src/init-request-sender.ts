@@ -12,7 +12,9 @@ import { environmentCredentials } from './aws/credentials.js';
 import { dropInitAnswers, initAnswerKey, offerInitAnswer } from './aws/init-requests.js';
 import { leanRoute } from './aws/json-call.js';
 import { KMS, SECRETS_MANAGER, type AwsJsonService } from './aws/services.js';
-import { forgetConnections, sendSigned } from './aws/signed-request.js';
+import { forgetConnections, sendSigned, type HttpTransport } from './aws/signed-request.js';
+
+export type { HttpTransport, RawResponse, TransportRequest } from './aws/signed-request.js';
 
 /** What a placeholder stands for: a secret id, a base64 ciphertext, or any text. */
 export type PlaceholderKind = 'secret-id' | 'ciphertext' | 'text';
@@ -97,9 +99,10 @@ function renderBody(request: PlannedRequest, env: NodeJS.ProcessEnv, secretIds: 
  * Signs and sends `requests` (the image's plan; anything else in it is ignored) when the
  * environment has credentials in its variables and the lean path covers it, and offers their
  * answers to the handler's config definitions. Container credentials (SnapStart, Lambda Managed
- * Instances) and `CUSTOM_RUNTIME_CONFIG_TRANSPORT=sdk` send nothing. Never throws.
+ * Instances) and `CUSTOM_RUNTIME_CONFIG_TRANSPORT=sdk` send nothing. Sends through `transport`
+ * when the runtime lends one, else through `node:http`/`node:https`. Never throws.
  */
-export function sendInitRequests(requests: unknown, env: NodeJS.ProcessEnv = process.env): InitRequestsAhead {
+export function sendInitRequests(requests: unknown, env: NodeJS.ProcessEnv = process.env, transport?: HttpTransport): InitRequestsAhead {
   try {
     if (!Array.isArray(requests) || requests.length > MAX_REQUESTS) return NOTHING;
     const planned = requests.filter(isPlanned);
@@ -130,6 +133,7 @@ export function sendInitRequests(requests: unknown, env: NodeJS.ProcessEnv = pro
         timeoutMs: INIT_BUDGET_MS,
         timeoutName: 'attempt timeout',
         onWritten: written,
+        ...(transport === undefined ? {} : { transport }),
       });
       answer.catch(written);
       offerInitAnswer(initAnswerKey(route.url, route.region, target, credentials.accessKeyId, body), answer);

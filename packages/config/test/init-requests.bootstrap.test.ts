@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { onTestFinished, expect, it } from 'vitest';
-import { BOOTSTRAP, describeOnEachNode, NODE22 as NODE22_BINARY, type BootstrapNode } from '@custom-runtime/test-support';
+import { BOOTSTRAP, describeOnEachNode, NODE22 as NODE22_BINARY, startTlsEndpoint, type BootstrapNode } from '@custom-runtime/test-support';
 import { FIXTURES, FUNCTION_NAME, seedApp, sha256, startWorld, type World } from './fixtures/world.js';
 
 const run = promisify(execFile);
@@ -47,7 +47,7 @@ async function coldStart(world: World, dir: string, node: BootstrapNode, handler
   const fn = await world.start({ handler, node, bootstrap: path.join(dir, 'bootstrap'), runtimeDir: dir, env });
   const result = await fn.invoke({});
   expect(result.status, `${result.text()}\n${fn.logs()}`).toBe('success');
-  return { fn, answer: result.json() as { loadedAt: number; forged: boolean; apiKey: string; dbPassword: string; legacyToken: string } };
+  return { fn, answer: result.json() as { loadedAt: number; forged: boolean; httpLoaded: boolean; apiKey: string; dbPassword: string; legacyToken: string } };
 }
 
 /** When each AWS call reached the stand-ins. */
@@ -69,6 +69,53 @@ describeOnEachNode('init requests ahead of the handler', (node) => {
     for (const at of arrivals(world)) expect(at).toBeLessThanOrEqual(answer.loadedAt);
     // Once init is over, no code in the process can offer an answer.
     expect(answer.forged).toBe(false);
+  });
+
+  it('sends ahead over TLS to https endpoints, by name and by address, through the runtime\'s own client', async () => {
+    const world = await startWorld();
+    const seed = seedApp(world, VALUES);
+    const dir = await runtimeDir();
+    await fill(dir, ['ahead.handler']);
+    const [sm, kms] = await Promise.all([startTlsEndpoint(world.sm.url), startTlsEndpoint(world.kms.url)]);
+    onTestFinished(async () => {
+      await Promise.all([sm.close(), kms.close()]);
+    });
+    // The endpoints' test certificates, trusted as AWS's are through Node's bundled CAs.
+    const trusted = path.join(dir, 'ca.pem');
+    await writeFile(trusted, (await readFile(sm.caFile, 'utf8')) + (await readFile(kms.caFile, 'utf8')));
+    const { answer } = await coldStart(world, dir, node, 'ahead.handler', {
+      ...seed.env,
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: sm.url,
+      AWS_ENDPOINT_URL_KMS: kms.addressUrl,
+      NODE_EXTRA_CA_CERTS: trusted,
+    });
+    expect(answer).toMatchObject(expected);
+    // One call each, so the answers sent ahead were the ones taken (a failed one is called
+    // again); the stand-ins checked each signature, Host (the endpoint's, not theirs) included.
+    // When they arrived is not asserted: the handshake may outlast the bounded wait before the
+    // import, and Node 22's module loader then holds the event loop.
+    expect(world.sm.calls.map((c) => c.operation)).toEqual(['BatchGetSecretValue']);
+    expect(world.kms.calls.map((c) => c.operation)).toEqual(['Decrypt']);
+    expect([sm.handshakes(), kms.handshakes()]).toEqual([1, 1]);
+    expect(answer.httpLoaded).toBe(false);
+  });
+
+  it('an https endpoint whose certificate is not trusted is refused, sent ahead or not, as node:https refuses it', async () => {
+    const world = await startWorld();
+    const seed = seedApp(world, VALUES);
+    const sm = await startTlsEndpoint(world.sm.url);
+    onTestFinished(() => sm.close());
+    const filled = await runtimeDir();
+    await fill(filled, ['ahead.handler']);
+    for (const dir of [filled, await runtimeDir()]) {
+      const fn = await world.start({ handler: 'ahead.handler', node, bootstrap: path.join(dir, 'bootstrap'), runtimeDir: dir, env: { ...seed.env, AWS_ENDPOINT_URL_SECRETS_MANAGER: sm.url } });
+      const result = await fn.invoke({});
+      expect(result.status).toBe('init-error');
+      expect(result.text()).toContain('apiKey (secretsmanager \\"app/api\\" via env API_KEY_SECRET): could not reach Secrets Manager');
+      await fn.stop();
+    }
+    // No request got through to Secrets Manager.
+    expect(world.sm.callCount()).toBe(0);
   });
 
   it('a plan whose module changed since it was made (a derived image) sends nothing', async () => {

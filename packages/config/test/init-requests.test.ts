@@ -6,7 +6,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigDefinition, defineConfig, getConfig, kms, secret, setConfigClients } from '../src/index.js';
 import { INIT_REQUESTS, PREFETCH } from '../src/definition.js';
-import { dropInitRequests, sendInitRequests, type PlannedRequest } from '../src/init-request-sender.js';
+import { dropInitRequests, sendInitRequests, type HttpTransport, type PlannedRequest, type TransportRequest } from '../src/init-request-sender.js';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { setEnv, startStandIns, type StandIns } from './helpers.js';
 
@@ -105,6 +105,52 @@ describe('calls sent ahead', () => {
     await prefetch(config);
     expect(aws.sm.callCount('BatchGetSecretValue')).toBe(2);
     expect(aws.sm.callCount('GetSecretValue')).toBe(0);
+    expect(aws.kms.callCount('Decrypt')).toBe(1);
+    expect(await valuesOf(config)).toEqual(expected);
+  });
+
+  it('go through the transport the runtime lends, given every signed header but Host and Content-Length', async () => {
+    const { config, variables, expected } = fixture(2);
+    env(variables);
+    const seen: TransportRequest[] = [];
+    // Forwards to the stand-ins, which check the signature: fetch writes Host and Content-Length.
+    const transport: HttpTransport = {
+      async post(request) {
+        seen.push(request);
+        request.onWritten();
+        const response = await fetch(request.url, { method: 'POST', headers: request.headers, body: request.body, signal: request.signal });
+        return { status: response.status, headers: Object.fromEntries(response.headers), body: await response.text() };
+      },
+    };
+    await sendInitRequests(stored(await planOf(config)), process.env, transport).written;
+    await prefetch(config);
+    expect(seen.map((r) => r.headers['x-amz-target']).sort()).toEqual(['TrentService.Decrypt', 'secretsmanager.BatchGetSecretValue']);
+    for (const { headers } of seen) {
+      expect(Object.keys(headers).map((name) => name.toLowerCase())).not.toContain('host');
+      expect(Object.keys(headers).map((name) => name.toLowerCase())).not.toContain('content-length');
+      expect(headers.authorization).toMatch(/^AWS4-HMAC-SHA256 Credential=/);
+    }
+    expect(aws.sm.callCount('BatchGetSecretValue')).toBe(1);
+    expect(aws.kms.callCount('Decrypt')).toBe(1);
+    expect(await valuesOf(config)).toEqual(expected);
+  });
+
+  it('that failed in the lent transport count as the first attempt: a reset connection is retried, as node:http\'s would be', async () => {
+    const { config, variables, expected } = fixture(1);
+    env(variables);
+    let posts = 0;
+    const transport: HttpTransport = {
+      post: (request) => {
+        posts++;
+        request.onWritten();
+        return Promise.reject(Object.assign(new Error('the connection was lost'), { code: 'ECONNRESET' }));
+      },
+    };
+    expect(sendInitRequests(stored(await planOf(config)), process.env, transport).sent).toBe(2);
+    await prefetch(config);
+    expect(posts).toBe(2);
+    // Only the retries, sent by the lean path itself, reached AWS.
+    expect(aws.sm.callCount('BatchGetSecretValue')).toBe(1);
     expect(aws.kms.callCount('Decrypt')).toBe(1);
     expect(await valuesOf(config)).toEqual(expected);
   });

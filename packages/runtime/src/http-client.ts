@@ -40,6 +40,16 @@ export interface HttpRequest {
   readonly headers?: Readonly<Record<string, string>>;
   /** Sent with a `Content-Length`; a string is sent as UTF-8. */
   readonly body?: Uint8Array | string;
+  /** Called once the request is written to the connection (or the write failed). */
+  readonly onWritten?: () => void;
+}
+
+/** How an {@link HttpConnection} reaches its server. */
+export interface HttpConnectionOptions {
+  /** The `Host` header: `host:port` unless given (e.g. a URL's `host`, which omits a default port). */
+  readonly hostHeader?: string;
+  /** Opens the connection, e.g. with `node:tls`; a TCP connection with Nagle's algorithm off unless given. */
+  readonly connect?: (host: string, port: number) => Socket;
 }
 
 /** A streamed request started with {@link HttpConnection.streamRequest}. */
@@ -260,6 +270,7 @@ interface Exchange {
   readonly streaming: boolean;
   readonly resolve: (res: HttpResponse) => void;
   readonly reject: (err: HttpClientError) => void;
+  readonly onWritten: (() => void) | undefined;
   /** Written to a socket (for a stream: the head has been sent). */
   dispatched: boolean;
   /** Allowed one more attempt on a fresh connection (the keep-alive race). */
@@ -291,6 +302,7 @@ export class HttpConnection {
   readonly #host: string;
   readonly #port: number;
   readonly #hostHeader: string;
+  readonly #connect: ((host: string, port: number) => Socket) | undefined;
 
   #socket: Socket | undefined;
   #connected = false;
@@ -316,10 +328,12 @@ export class HttpConnection {
   #chunkedBytes = 0;
 
   /** @param host name or IP address; @param port TCP port. */
-  constructor(host: string, port: number) {
+  constructor(host: string, port: number, options: HttpConnectionOptions = {}) {
     this.#host = host;
     this.#port = port;
-    this.#hostHeader = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+    if (options.hostHeader !== undefined) assertFieldValue(options.hostHeader, 'the Host header');
+    this.#hostHeader = options.hostHeader ?? (host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`);
+    this.#connect = options.connect;
   }
 
   /** Sends a request with a `Content-Length` body (or none) and resolves with the full response. */
@@ -341,7 +355,7 @@ export class HttpConnection {
       head += 'Content-Length: 0\r\n\r\n';
     }
     return new Promise<HttpResponse>((resolve, reject) => {
-      const ex = newExchange(head, body, req.method === 'HEAD', false, resolve, reject);
+      const ex = newExchange(head, body, req.method === 'HEAD', false, resolve, reject, req.onWritten);
       this.#active = ex;
       this.#dispatch(ex);
     });
@@ -471,15 +485,16 @@ export class HttpConnection {
     this.#sawResponseBytes = false;
     if (!ex.streaming) {
       const { body } = ex;
+      const written = ex.onWritten;
       if (body === undefined) {
-        socket.write(ex.head, 'utf8');
+        socket.write(ex.head, 'utf8', written);
       } else if (typeof body === 'string' && body.length < 16384) {
         // One string, one write: cheaper than a writev for the small bodies of the hot loop.
-        socket.write(ex.head + body);
+        socket.write(ex.head + body, 'utf8', written);
       } else {
         socket.cork();
         socket.write(ex.head, 'utf8');
-        socket.write(body);
+        socket.write(body, written);
         socket.uncork();
       }
       ex.requestComplete = true;
@@ -494,7 +509,7 @@ export class HttpConnection {
   }
 
   #open(): Socket {
-    const socket = connect({ host: this.#host, port: this.#port, noDelay: true });
+    const socket = this.#connect?.(this.#host, this.#port) ?? connect({ host: this.#host, port: this.#port, noDelay: true });
     this.#socket = socket;
     this.#connected = false;
     socket.on('connect', () => {
@@ -855,6 +870,7 @@ function newExchange(
   streaming: boolean,
   resolve: (res: HttpResponse) => void,
   reject: (err: HttpClientError) => void,
+  onWritten?: () => void,
 ): Exchange {
   return {
     head,
@@ -863,6 +879,7 @@ function newExchange(
     streaming,
     resolve,
     reject,
+    onWritten,
     dispatched: false,
     retriable: false,
     retried: false,

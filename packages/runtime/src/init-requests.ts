@@ -10,7 +10,9 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import type { HttpTransport } from '@custom-runtime/config/init-request-sender';
 import { moduleFileOf } from './handler-loader.js';
+import { lendTransport } from './init-request-transport.js';
 
 /** The plan, next to the bootstrap: `/var/runtime/init-requests.json` in an image. */
 export const INIT_REQUESTS_FILE = 'init-requests.json';
@@ -30,7 +32,7 @@ interface Planner {
 }
 
 interface Sender {
-  sendInitRequests(requests: unknown, env: NodeJS.ProcessEnv): { readonly sent: number; readonly written: Promise<void> };
+  sendInitRequests(requests: unknown, env: NodeJS.ProcessEnv, transport: HttpTransport): { readonly sent: number; readonly written: Promise<void> };
   dropInitRequests(): void;
 }
 
@@ -151,13 +153,21 @@ export function sendInitRequestsAhead(
   try {
     const file = senderFile(bootstrapFile);
     const sender = load(file) as Sender;
-    const { sent, written } = sender.sendInitRequests(requests, env);
+    const lent = lendTransport();
+    const { sent, written } = sender.sendInitRequests(requests, env, lent.transport);
     if (sent === 0) return undefined;
     let timer: NodeJS.Timeout | undefined;
     const bounded = Promise.race([written, new Promise<void>((resolve) => (timer = setTimeout(resolve, WRITE_WAIT_MS)))]).finally(() =>
       clearTimeout(timer),
     );
-    return { sent, written: bounded, drop: () => sender.dropInitRequests() };
+    return {
+      sent,
+      written: bounded,
+      drop: () => {
+        sender.dropInitRequests();
+        lent.close();
+      },
+    };
   } catch {
     return undefined;
   }

@@ -313,6 +313,61 @@ describe('requests', () => {
   });
 });
 
+describe('connection options', () => {
+  it('sends the Host header it is given (a URL\'s host omits a default port, as SigV4 signs it)', async () => {
+    const hosts: Array<string | undefined> = [];
+    const { port } = await httpServer((req, res) => {
+      hosts.push(req.headers.host);
+      res.end();
+    });
+    const c = new HttpConnection('127.0.0.1', port, { hostHeader: 'secretsmanager.eu-west-1.amazonaws.com' });
+    cleanups.push(() => c.close());
+    await c.request({ method: 'POST', path: '/', body: '{}' });
+    expect(hosts).toEqual(['secretsmanager.eu-west-1.amazonaws.com']);
+    expect(() => new HttpConnection('127.0.0.1', port, { hostHeader: 'a\r\nX-Injected: 1' })).toThrow(/Host header contains a control character/);
+  });
+
+  it('opens its connections with the connect function it is given (node:tls for https)', async () => {
+    const { port } = await rawServer((socket) => socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok'));
+    const opened: Array<[string, number]> = [];
+    const c = new HttpConnection('127.0.0.1', port, {
+      connect: (host, p) => {
+        opened.push([host, p]);
+        return net.connect({ host, port: p });
+      },
+    });
+    cleanups.push(() => c.close());
+    expect(text(await c.request({ method: 'GET', path: '/' }))).toBe('ok');
+    expect(opened).toEqual([['127.0.0.1', port]]);
+  });
+
+  it('calls onWritten once the request is on the wire, before its answer, and also when the connection fails', async () => {
+    const events: string[] = [];
+    let answer!: () => void;
+    const { port } = await rawServer((socket) => {
+      events.push('received');
+      answer = () => socket.write('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n');
+    });
+    const c = client(port);
+    const response = c.request({ method: 'GET', path: '/', onWritten: () => events.push('written') });
+    while (!events.includes('received')) await sleep(1);
+    expect(events).toEqual(['written', 'received']);
+    answer();
+    await response;
+
+    const probe = net.createServer();
+    probe.listen(0, '127.0.0.1');
+    await once(probe, 'listening');
+    const closedPort = (probe.address() as net.AddressInfo).port;
+    await new Promise<void>((r) => probe.close(() => r()));
+    let written = 0;
+    await rejection(client(closedPort).request({ method: 'POST', path: '/', body: 'x', onWritten: () => written++ }));
+    // Node calls a write's callback when the socket closes, just after the error that rejects.
+    await sleep(20);
+    expect(written).toBe(1);
+  });
+});
+
 describe('connections', () => {
   it('reuses one keep-alive connection for many requests', async () => {
     const { port, connections } = await httpServer(async (req, res) => res.end(await readBody(req)));

@@ -99,3 +99,5 @@ export async function startBootstrap(options: BootstrapOptions): Promise<LocalFu
   onTestFinished(() => fn.stop());
   return fn;
 }
+
+export { startTlsEndpoint, type TlsEndpoint } from './tls-endpoint.js';

@@ -9,7 +9,7 @@ import { resolveEndpoint } from './endpoints.js';
 import { initAnswerKey, recordCall, takeInitAnswer } from './init-requests.js';
 import { isRetryable, maxAttempts, retryDelayMs } from './retry.js';
 import type { AwsJsonService } from './services.js';
-import { preloadSigner, responseTimeout, sendSigned } from './signed-request.js';
+import { preloadSigner, responseTimeout, sendSigned, type RawResponse } from './signed-request.js';
 import type { ResolvedTimeouts } from './timeouts.js';
 
 /** Env var choosing the transport: `lean` (default) or `sdk` (the generated SDK clients). */
@@ -114,7 +114,7 @@ export async function callAwsJson(
   }
 }
 
-function parseResponse(status: number, headers: import('node:http').IncomingHttpHeaders, text: string): Record<string, unknown> {
+function parseResponse(status: number, headers: RawResponse['headers'], text: string): Record<string, unknown> {
   let parsed: unknown;
   let parseFailed = false;
   try {

@@ -1,5 +1,5 @@
 import type { Hash, Hmac } from 'node:crypto';
-import type { Agent as HttpAgent, IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import type { Agent as HttpAgent, IncomingMessage } from 'node:http';
 import type { Agent as HttpsAgent } from 'node:https';
 import type { Socket } from 'node:net';
 import { AwsCallError } from './call-error.js';
@@ -27,13 +27,40 @@ export interface SignedRequest {
   readonly timeoutName: 'attempt timeout' | 'call timeout';
   /** Called once the request is written to the connection, or has failed. */
   readonly onWritten?: () => void;
+  /** Sends through this client instead of `node:http`/`node:https` (the runtime's, see {@link HttpTransport}). */
+  readonly transport?: HttpTransport;
 }
 
-/** A whole response. */
+/** A whole response; header names lower-cased. */
 export interface RawResponse {
   readonly status: number;
-  readonly headers: IncomingHttpHeaders;
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
   readonly body: string;
+}
+
+/** One POST for an {@link HttpTransport}. */
+export interface TransportRequest {
+  readonly url: URL;
+  /** The request target, as signed. */
+  readonly path: string;
+  /** Every header but `Host` (the transport sends `url.host`, as signed) and `Content-Length`. */
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string;
+  /** Aborted when the call's deadline passes: the transport then drops the connection. */
+  readonly signal: AbortSignal;
+  /** Called once the request is written to the connection, or has failed. */
+  readonly onWritten: () => void;
+}
+
+/**
+ * An HTTP/1.1 client lent by the runtime for the calls it sends ahead of the handler: its own
+ * (on `node:net` and `node:tls`), already loaded and compiled from the image's code cache, so a
+ * cold start neither loads `node:http` nor runs it for the first time. It resolves with any HTTP
+ * answer, and rejects on a transport failure with an error whose `code` is the socket's error
+ * code (`ECONNREFUSED`, `ECONNRESET`...), as `node:http` reports it.
+ */
+export interface HttpTransport {
+  post(request: TransportRequest): Promise<RawResponse>;
 }
 
 /** A sha256 hash or HMAC as `@smithy/signature-v4` wants it (its `HashConstructor`). */
@@ -129,6 +156,8 @@ export async function sendSigned(input: SignedRequest): Promise<RawResponse> {
     },
     { signingDate: new Date(Date.now() + input.clockOffsetMs) },
   );
+  const headers = { ...signed.headers, 'user-agent': USER_AGENT };
+  if (input.transport !== undefined) return sendThrough(input.transport, input, path, headers);
   const { request, agent } = agentFor(url);
   return new Promise<RawResponse>((resolve, reject) => {
     let settled = false;
@@ -140,11 +169,11 @@ export async function sendSigned(input: SignedRequest): Promise<RawResponse> {
       reject(error);
     };
     const req = request(
-      { protocol: url.protocol, hostname: url.hostname, port: url.port, path, method: 'POST', headers: { ...signed.headers, 'user-agent': USER_AGENT }, agent },
+      { protocol: url.protocol, hostname: url.hostname, port: url.port, path, method: 'POST', headers, agent },
       (res: IncomingMessage) => {
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('error', (error: NodeJS.ErrnoException) => fail(transportError(error, url)));
+        res.on('error', (error: NodeJS.ErrnoException) => fail(transportError(error.code, url)));
         res.on('end', () => {
           if (settled) return;
           settled = true;
@@ -163,13 +192,41 @@ export async function sendSigned(input: SignedRequest): Promise<RawResponse> {
       socket.once(url.protocol === 'https:' ? 'secureConnect' : 'connect', () => clearTimeout(connectTimer));
       socket.once('close', () => clearTimeout(connectTimer));
     });
-    req.on('error', (error: NodeJS.ErrnoException) => fail(transportError(error, url)));
+    req.on('error', (error: NodeJS.ErrnoException) => fail(transportError(error.code, url)));
     if (input.onWritten !== undefined) {
       const written = input.onWritten;
       req.once('finish', written);
       req.once('close', written);
     }
     req.end(input.body);
+  });
+}
+
+/** {@link sendSigned} through `transport`, under the same deadline and with the same errors. */
+function sendThrough(transport: HttpTransport, input: SignedRequest, path: string, signedHeaders: Record<string, string>): Promise<RawResponse> {
+  const { url } = input;
+  const headers: Record<string, string> = {};
+  for (const name in signedHeaders) {
+    const lower = name.toLowerCase();
+    if (lower !== 'host' && lower !== 'content-length') headers[name] = signedHeaders[name]!;
+  }
+  const abort = new AbortController();
+  return new Promise<RawResponse>((resolve, reject) => {
+    const deadline = setTimeout(() => {
+      abort.abort();
+      reject(responseTimeout(input.timeoutMs, input.timeoutName));
+    }, input.timeoutMs);
+    const post = transport.post({ url, path, headers, body: input.body, signal: abort.signal, onWritten: input.onWritten ?? (() => {}) });
+    post.then(
+      (response) => {
+        clearTimeout(deadline);
+        resolve(response);
+      },
+      (error: unknown) => {
+        clearTimeout(deadline);
+        reject(transportError((error as { code?: unknown } | null)?.code, url));
+      },
+    );
   });
 }
 
@@ -182,8 +239,8 @@ function signingCredentials(c: Credentials): { accessKeyId: string; secretAccess
   return out;
 }
 
-function transportError(error: NodeJS.ErrnoException, url: URL): AwsCallError {
-  const code = typeof error.code === 'string' ? error.code : 'NetworkingError';
+function transportError(errorCode: unknown, url: URL): AwsCallError {
+  const code = typeof errorCode === 'string' ? errorCode : 'NetworkingError';
   // Node's messages name the host and port, never a request body.
   return new AwsCallError('Error', `${code} talking to ${url.host}`, { code });
 }
