@@ -14,7 +14,7 @@ import { leanRoute } from './aws/json-call.js';
 import { KMS, SECRETS_MANAGER, type AwsJsonService } from './aws/services.js';
 import { forgetConnections, sendSigned, type HttpTransport } from './aws/signed-request.js';
 
-export type { HttpTransport, RawResponse, TransportRequest } from './aws/signed-request.js';
+export type { HttpTransport, RawResponse, TransportCall, TransportRequest } from './aws/signed-request.js';
 
 /** What a placeholder stands for: a secret id, a base64 ciphertext, or any text. */
 export type PlaceholderKind = 'secret-id' | 'ciphertext' | 'text';

@@ -115,11 +115,16 @@ describe('calls sent ahead', () => {
     const seen: TransportRequest[] = [];
     // Forwards to the stand-ins, which check the signature: fetch writes Host and Content-Length.
     const transport: HttpTransport = {
-      async post(request) {
+      post(request) {
         seen.push(request);
         request.onWritten();
-        const response = await fetch(request.url, { method: 'POST', headers: request.headers, body: request.body, signal: request.signal });
-        return { status: response.status, headers: Object.fromEntries(response.headers), body: await response.text() };
+        const abort = new AbortController();
+        const response = fetch(request.url, { method: 'POST', headers: request.headers, body: request.body, signal: abort.signal }).then(async (answer) => ({
+          status: answer.status,
+          headers: Object.fromEntries(answer.headers),
+          body: await answer.text(),
+        }));
+        return { response, abort: () => abort.abort() };
       },
     };
     await sendInitRequests(stored(await planOf(config)), process.env, transport).written;
@@ -143,7 +148,7 @@ describe('calls sent ahead', () => {
       post: (request) => {
         posts++;
         request.onWritten();
-        return Promise.reject(Object.assign(new Error('the connection was lost'), { code: 'ECONNRESET' }));
+        return { response: Promise.reject(Object.assign(new Error('the connection was lost'), { code: 'ECONNRESET' })), abort: () => {} };
       },
     };
     expect(sendInitRequests(stored(await planOf(config)), process.env, transport).sent).toBe(2);

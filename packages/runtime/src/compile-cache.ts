@@ -7,7 +7,6 @@
  */
 import { chmodSync, existsSync, mkdirSync, readdirSync, readlinkSync, statSync, symlinkSync, unlinkSync } from 'node:fs';
 import nodeModule from 'node:module';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { COMPILE_CACHE_ENV, compileCacheDirectory } from './cache-directory.js';
@@ -89,7 +88,7 @@ export function useCompileCache(env: NodeJS.ProcessEnv, bootstrapFile?: string):
       // node:crypto takes 3 to 7 ms to load: only this path needs it, so only it loads it.
       const { createHash } = nodeModule.createRequire(directory)('node:crypto') as typeof import('node:crypto');
       const id = createHash('sha256').update(directory).digest('hex').slice(0, 12);
-      readFrom = path.join(tmpdir(), `custom-runtime-compile-cache-${uid}-${id}`);
+      readFrom = path.join(process.getBuiltinModule('node:os').tmpdir(), `custom-runtime-compile-cache-${uid}-${id}`);
       mkdirSync(readFrom, { recursive: true });
       for (const name of tagged) link(path.join(directory, name), path.join(readFrom, name.replace(/-\d+$/, `-${uid}`)));
     }

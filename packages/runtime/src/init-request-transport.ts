@@ -5,39 +5,42 @@
  * start about 4 ms more: loading `node:http` and running its request machinery for the first
  * time, while this client is compiled from the image's code cache and carries `/next` later.
  */
-import type { HttpTransport, RawResponse, TransportRequest } from '@custom-runtime/config/init-request-sender';
+import type { HttpTransport, RawResponse, TransportCall, TransportRequest } from '@custom-runtime/config/init-request-sender';
 import type { Socket } from 'node:net';
 import { HttpClientError, HttpConnection } from './http-client.js';
 
 /** A transport and the connections it has open. */
 export interface LentTransport {
   readonly transport: HttpTransport;
-  /** Drops every connection still open (init is over: their answers are no longer wanted). */
+  /** Drops the connections still waiting for an answer (init is over: nobody will take it). */
   close(): void;
 }
 
-/** A connection per call, closed once its answer is in: the sender makes one call per service. */
+/** A connection per call: the sender makes one call per service. */
 export function lendTransport(): LentTransport {
   const open = new Set<HttpConnection>();
-  const post = async ({ url, path, headers, body, signal, onWritten }: TransportRequest): Promise<RawResponse> => {
+  const post = ({ url, path, headers, body, onWritten }: TransportRequest): TransportCall => {
     const https = url.protocol === 'https:';
     const port = url.port === '' ? (https ? 443 : 80) : Number(url.port);
     // An IPv6 literal without its brackets, as a socket wants it.
     const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
     const connection = new HttpConnection(host, port, { hostHeader: url.host, ...(https ? { connect: tlsConnect } : {}) });
     open.add(connection);
-    const drop = (): void => connection.close();
-    signal.addEventListener('abort', drop, { once: true });
-    try {
-      const response = await connection.request({ method: 'POST', path, headers, body, onWritten });
-      return { status: response.status, headers: response.headers, body: response.body.toString('utf8') };
-    } catch (err) {
-      throw transportFailure(err);
-    } finally {
-      signal.removeEventListener('abort', drop);
+    const response = connection.request({ method: 'POST', path, headers, body, onWritten }).then(
+      (answer): RawResponse => ({ status: answer.status, headers: answer.headers, body: answer.body.toString('utf8') }),
+      (err: unknown) => {
+        throw transportFailure(err);
+      },
+    );
+    const drop = (): void => {
       open.delete(connection);
       connection.close();
-    }
+    };
+    // Answered, the connection stays, idle and unreferenced, until the server closes it: a
+    // socket's first destroy creates process.stderr (Node's net.js checks against it), about
+    // 0.4 ms that would land between the answers and the first invocation.
+    response.then(() => open.delete(connection), drop);
+    return { response, abort: drop };
   };
   return {
     transport: { post },

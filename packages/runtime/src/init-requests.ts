@@ -42,7 +42,7 @@ export interface InitRequestsAhead {
   readonly sent: number;
   /** Settles once they are written (at most a few milliseconds). */
   readonly written: Promise<void>;
-  /** Drops answers no definition took and closes the sender's connections. */
+  /** Drops answers no definition took and the sender's connections still waiting for one. */
   drop(): void;
 }
 

@@ -39,19 +39,18 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
-function post(url: string, options: { signal?: AbortSignal; onWritten?: () => void } = {}) {
+function post(url: string, options: { onWritten?: () => void } = {}) {
   const lent = lendTransport();
   cleanups.push(() => lent.close());
   const target = new URL(url);
-  const response = lent.transport.post({
+  const call = lent.transport.post({
     url: target,
     path: target.pathname,
     headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'secretsmanager.GetSecretValue' },
     body: '{"SecretId":"s"}',
-    signal: options.signal ?? new AbortController().signal,
     onWritten: options.onWritten ?? (() => {}),
   });
-  return { lent, response };
+  return { lent, call, response: call.response };
 }
 
 async function failure(promise: Promise<unknown>): Promise<Error & { code?: unknown }> {
@@ -122,11 +121,10 @@ describe('the transport lent to the sender', () => {
         socket.resume(); // never answers
       }),
     );
-    const abort = new AbortController();
-    const aborted = post(`http://127.0.0.1:${port}/`, { signal: abort.signal });
+    const aborted = post(`http://127.0.0.1:${port}/`);
     const open = post(`http://127.0.0.1:${port}/`);
     while (connections < 2) await new Promise((r) => setTimeout(r, 2));
-    abort.abort();
+    aborted.call.abort();
     expect((await failure(aborted.response)).message).toMatch(/closed/);
     open.lent.close();
     await failure(open.response);

@@ -46,10 +46,15 @@ export interface TransportRequest {
   /** Every header but `Host` (the transport sends `url.host`, as signed) and `Content-Length`. */
   readonly headers: Readonly<Record<string, string>>;
   readonly body: string;
-  /** Aborted when the call's deadline passes: the transport then drops the connection. */
-  readonly signal: AbortSignal;
   /** Called once the request is written to the connection, or has failed. */
   readonly onWritten: () => void;
+}
+
+/** A POST in flight. */
+export interface TransportCall {
+  readonly response: Promise<RawResponse>;
+  /** The call's deadline passed: drop its connection (`response` then rejects, unobserved). */
+  abort(): void;
 }
 
 /**
@@ -60,7 +65,7 @@ export interface TransportRequest {
  * code (`ECONNREFUSED`, `ECONNRESET`...), as `node:http` reports it.
  */
 export interface HttpTransport {
-  post(request: TransportRequest): Promise<RawResponse>;
+  post(request: TransportRequest): TransportCall;
 }
 
 /** A sha256 hash or HMAC as `@smithy/signature-v4` wants it (its `HashConstructor`). */
@@ -210,14 +215,14 @@ function sendThrough(transport: HttpTransport, input: SignedRequest, path: strin
     const lower = name.toLowerCase();
     if (lower !== 'host' && lower !== 'content-length') headers[name] = signedHeaders[name]!;
   }
-  const abort = new AbortController();
+  // A callback, not an AbortSignal: its first addEventListener costs a cold start over 1 ms.
+  const call = transport.post({ url, path, headers, body: input.body, onWritten: input.onWritten ?? (() => {}) });
   return new Promise<RawResponse>((resolve, reject) => {
     const deadline = setTimeout(() => {
-      abort.abort();
+      call.abort();
       reject(responseTimeout(input.timeoutMs, input.timeoutName));
     }, input.timeoutMs);
-    const post = transport.post({ url, path, headers, body: input.body, signal: abort.signal, onWritten: input.onWritten ?? (() => {}) });
-    post.then(
+    call.response.then(
       (response) => {
         clearTimeout(deadline);
         resolve(response);
