@@ -222,6 +222,33 @@ describe('credential sources: AWS_CONTAINER_CREDENTIALS_RELATIVE_URI', () => {
   });
 });
 
+describe('endpoints: an IPv6 literal', () => {
+  // No test server may listen beyond 127.0.0.1, so node:http's request is intercepted as above:
+  // the address the lean path connects to is recorded, and the request goes on to the stand-in.
+  it('connects to the address without its brackets, the Host header keeping them, as signed', async () => {
+    const aws = await standIns(envCredentials);
+    const port = Number(new URL(aws.sm.url).port);
+    const asked: Array<{ hostname: unknown; host: unknown }> = [];
+    const original = http.request;
+    const spy = vi.spyOn(http, 'request').mockImplementation(((options: http.RequestOptions, callback?: (res: http.IncomingMessage) => void) => {
+      if (Number(options.port) !== port || options.hostname === '127.0.0.1') return original(options, callback);
+      asked.push({ hostname: options.hostname, host: (options.headers as Record<string, unknown> | undefined)?.host });
+      return original({ ...options, hostname: '127.0.0.1' }, callback);
+    }) as unknown as typeof http.request);
+    cleanups.push(() => spy.mockRestore());
+    env({
+      ...endpoints(aws),
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: `http://[::1]:${port}`,
+      AWS_ACCESS_KEY_ID: envCredentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: envCredentials.secretAccessKey,
+      AWS_SESSION_TOKEN: envCredentials.sessionToken,
+    });
+    const { config, expected } = appConfig(aws);
+    await expect(getConfig(config)).resolves.toEqual(expected);
+    expect(asked).toEqual([{ hostname: '::1', host: `[::1]:${port}` }]);
+  });
+});
+
 describe('no credentials, no region: the message names the cause', () => {
   // The SDK's default chain must find nothing on this machine either: no IMDS (it would try
   // 169.254.169.254), no shared config or credentials file.

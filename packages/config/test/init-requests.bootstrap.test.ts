@@ -100,7 +100,39 @@ describeOnEachNode('init requests ahead of the handler', (node) => {
     expect(world.sm.calls.map((c) => c.operation)).toEqual(['BatchGetSecretValue']);
     expect(world.kms.calls.map((c) => c.operation)).toEqual(['Decrypt']);
     expect([sm.handshakes(), kms.handshakes()]).toEqual([1, 1]);
+    // SNI names the endpoint, and is left out for an address (RFC 6066, section 3).
+    expect([sm.servernames(), kms.servernames()]).toEqual([['localhost'], [false]]);
     expect(answer.httpLoaded).toBe(false);
+  });
+
+  it('an https endpoint whose trusted certificate names another host is refused, by name and by address', async () => {
+    const world = await startWorld();
+    const seed = seedApp(world, VALUES);
+    const dir = await runtimeDir();
+    await fill(dir, ['ahead.handler']);
+    const other = { dnsNames: ['other.test'], ipAddresses: ['127.0.0.2'] };
+    const [sm, kms] = await Promise.all([startTlsEndpoint(world.sm.url, other), startTlsEndpoint(world.kms.url, other)]);
+    onTestFinished(async () => {
+      await Promise.all([sm.close(), kms.close()]);
+    });
+    const trusted = path.join(dir, 'ca.pem');
+    await writeFile(trusted, (await readFile(sm.caFile, 'utf8')) + (await readFile(kms.caFile, 'utf8')));
+    const fn = await world.start({
+      handler: 'ahead.handler',
+      node,
+      bootstrap: path.join(dir, 'bootstrap'),
+      runtimeDir: dir,
+      env: { ...seed.env, AWS_ENDPOINT_URL_SECRETS_MANAGER: sm.url, AWS_ENDPOINT_URL_KMS: kms.addressUrl, NODE_EXTRA_CA_CERTS: trusted },
+    });
+    const result = await fn.invoke({});
+    expect(result.status).toBe('init-error');
+    expect(result.text()).toContain('could not reach Secrets Manager');
+    expect(result.text()).toContain('could not reach KMS');
+    // Both were sent ahead (the runtime's client offers ALPN, node:https does not), and no
+    // handshake completed: nothing reached the stand-ins.
+    expect([sm.alpnOffers(), kms.alpnOffers()]).toEqual([[['http/1.1']], [['http/1.1']]]);
+    expect([sm.handshakes(), kms.handshakes()]).toEqual([0, 0]);
+    expect(world.sm.callCount() + world.kms.callCount()).toBe(0);
   });
 
   it('an https endpoint whose certificate is not trusted is refused, sent ahead or not, as node:https refuses it', async () => {
@@ -110,13 +142,18 @@ describeOnEachNode('init requests ahead of the handler', (node) => {
     onTestFinished(() => sm.close());
     const filled = await runtimeDir();
     await fill(filled, ['ahead.handler']);
-    for (const dir of [filled, await runtimeDir()]) {
+    // With the plan, the runtime's client tries (it offers ALPN): refused, it is not tried again.
+    // Without it, the lean path's node:https (no ALPN).
+    for (const [dir, offers] of [[filled, [['http/1.1']]], [await runtimeDir(), []]] as const) {
+      const before = sm.alpnOffers().length;
       const fn = await world.start({ handler: 'ahead.handler', node, bootstrap: path.join(dir, 'bootstrap'), runtimeDir: dir, env: { ...seed.env, AWS_ENDPOINT_URL_SECRETS_MANAGER: sm.url } });
       const result = await fn.invoke({});
       expect(result.status).toBe('init-error');
       expect(result.text()).toContain('apiKey (secretsmanager \\"app/api\\" via env API_KEY_SECRET): could not reach Secrets Manager');
+      expect(sm.alpnOffers().slice(before)).toEqual(offers);
       await fn.stop();
     }
+    expect(sm.handshakes()).toBe(0);
     // No request got through to Secrets Manager.
     expect(world.sm.callCount()).toBe(0);
   });

@@ -7,6 +7,7 @@ import { connect, type Socket } from 'node:net';
  * - `CONNECT_FAILED`: a new TCP connection could not be opened (e.g. `ECONNREFUSED`).
  * - `CONNECTION_LOST`: the connection failed or was closed before the whole response arrived.
  * - `MALFORMED_RESPONSE`: the server sent bytes that are not a valid HTTP/1.1 response.
+ * - `RESPONSE_TOO_LARGE`: the response body is larger than the connection's `maxBodyBytes`.
  * - `CLOSED`: {@link HttpConnection.close} was called.
  * - `BUSY`: a request was made while another one was still in flight on the same connection.
  */
@@ -14,6 +15,7 @@ export type HttpClientErrorCode =
   | 'CONNECT_FAILED'
   | 'CONNECTION_LOST'
   | 'MALFORMED_RESPONSE'
+  | 'RESPONSE_TOO_LARGE'
   | 'CLOSED'
   | 'BUSY';
 
@@ -50,6 +52,8 @@ export interface HttpConnectionOptions {
   readonly hostHeader?: string;
   /** Opens the connection, e.g. with `node:tls`; a TCP connection with Nagle's algorithm off unless given. */
   readonly connect?: (host: string, port: number) => Socket;
+  /** A longer response body fails with `RESPONSE_TOO_LARGE`, before it is buffered; no limit by default. */
+  readonly maxBodyBytes?: number;
 }
 
 /** A streamed request started with {@link HttpConnection.streamRequest}. */
@@ -188,6 +192,7 @@ function requestLine(method: string, path: string, host: string): string {
 }
 
 class MalformedResponse extends Error {}
+class BodyTooLarge extends Error {}
 
 function isOws(c: number): boolean {
   return c === 0x20 || c === 0x09;
@@ -303,6 +308,7 @@ export class HttpConnection {
   readonly #port: number;
   readonly #hostHeader: string;
   readonly #connect: ((host: string, port: number) => Socket) | undefined;
+  readonly #maxBodyBytes: number;
 
   #socket: Socket | undefined;
   #connected = false;
@@ -325,7 +331,8 @@ export class HttpConnection {
   #bodyBuf: Buffer | undefined;
   #bodyOff = 0;
   #bodyParts: Buffer[] = [];
-  #chunkedBytes = 0;
+  /** Bytes of a chunked or close-delimited body so far. */
+  #streamedBytes = 0;
 
   /** @param host name or IP address; @param port TCP port. */
   constructor(host: string, port: number, options: HttpConnectionOptions = {}) {
@@ -334,6 +341,7 @@ export class HttpConnection {
     if (options.hostHeader !== undefined) assertFieldValue(options.hostHeader, 'the Host header');
     this.#hostHeader = options.hostHeader ?? (host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`);
     this.#connect = options.connect;
+    this.#maxBodyBytes = Math.min(options.maxBodyBytes ?? Number.POSITIVE_INFINITY, bufferConstants.MAX_LENGTH);
   }
 
   /** Sends a request with a `Content-Length` body (or none) and resolves with the full response. */
@@ -601,7 +609,7 @@ export class HttpConnection {
     this.#bodyBuf = undefined;
     this.#bodyOff = 0;
     this.#bodyParts = [];
-    this.#chunkedBytes = 0;
+    this.#streamedBytes = 0;
   }
 
   #hold(chunk: Buffer): void {
@@ -636,6 +644,10 @@ export class HttpConnection {
     } catch (err) {
       // Thrown from a socket event, anything else (say, an allocation failing) would be fatal.
       this.#dropSocket();
+      if (err instanceof BodyTooLarge) {
+        this.#fail(new HttpClientError('RESPONSE_TOO_LARGE', `the response body is larger than ${this.#maxBodyBytes} bytes`));
+        return;
+      }
       const known = err instanceof MalformedResponse;
       const message = `malformed HTTP response: ${known ? err.message : `could not be read (${String(err)})`}`;
       this.#fail(new HttpClientError('MALFORMED_RESPONSE', message, known ? undefined : err));
@@ -717,10 +729,11 @@ export class HttpConnection {
           if (size === 0) {
             this.#phase = TRAILERS;
           } else {
-            this.#chunkedBytes += size;
-            if (this.#chunkedBytes > bufferConstants.MAX_LENGTH) {
+            this.#streamedBytes += size;
+            if (this.#streamedBytes > bufferConstants.MAX_LENGTH) {
               throw new MalformedResponse('chunked body larger than a Buffer can hold');
             }
+            if (this.#streamedBytes > this.#maxBodyBytes) throw new BodyTooLarge();
             this.#remaining = size;
             this.#phase = CHUNK_DATA;
           }
@@ -771,6 +784,8 @@ export class HttpConnection {
           return;
         }
         case UNTIL_EOF: {
+          this.#streamedBytes += end - pos;
+          if (this.#streamedBytes > this.#maxBodyBytes) throw new BodyTooLarge();
           this.#bodyParts.push(pos === 0 ? data : data.subarray(pos));
           return;
         }
@@ -838,6 +853,7 @@ export class HttpConnection {
     const cl = headers['content-length'];
     if (cl !== undefined) {
       const length = parseContentLength(cl);
+      if (length > this.#maxBodyBytes) throw new BodyTooLarge();
       this.#remaining = length;
       this.#phase = length === 0 ? HEAD : LENGTH;
       return;

@@ -16,15 +16,40 @@ export interface LentTransport {
   close(): void;
 }
 
+// Far above any answer of the calls sent ahead (BatchGetSecretValue: 20 secrets of at most 64 KiB).
+const MAX_ANSWER_BYTES = 16 * 2 ** 20;
+
+/** Where a connection for `url` goes and the Host header it sends. */
+export interface ConnectionTarget {
+  /** A name or an address; an IPv6 literal without its brackets, as a socket wants it. */
+  readonly host: string;
+  readonly port: number;
+  readonly tls: boolean;
+  /** `url.host`, as SigV4 signs it: no port when it is the scheme's default. */
+  readonly hostHeader: string;
+}
+
+/** The connection `url` needs. */
+export function connectionTarget(url: URL): ConnectionTarget {
+  const tls = url.protocol === 'https:';
+  return {
+    host: url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname,
+    port: url.port === '' ? (tls ? 443 : 80) : Number(url.port),
+    tls,
+    hostHeader: url.host,
+  };
+}
+
 /** A connection per call: the sender makes one call per service. */
 export function lendTransport(): LentTransport {
   const open = new Set<HttpConnection>();
   const post = ({ url, path, headers, body, onWritten }: TransportRequest): TransportCall => {
-    const https = url.protocol === 'https:';
-    const port = url.port === '' ? (https ? 443 : 80) : Number(url.port);
-    // An IPv6 literal without its brackets, as a socket wants it.
-    const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
-    const connection = new HttpConnection(host, port, { hostHeader: url.host, ...(https ? { connect: tlsConnect } : {}) });
+    const target = connectionTarget(url);
+    const connection = new HttpConnection(target.host, target.port, {
+      hostHeader: target.hostHeader,
+      maxBodyBytes: MAX_ANSWER_BYTES,
+      ...(target.tls ? { connect: tlsConnect } : {}),
+    });
     open.add(connection);
     const response = connection.request({ method: 'POST', path, headers, body, onWritten }).then(
       (answer): RawResponse => ({ status: answer.status, headers: answer.headers, body: answer.body.toString('utf8') }),

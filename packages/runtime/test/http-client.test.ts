@@ -368,6 +368,45 @@ describe('connection options', () => {
   });
 });
 
+describe('a limit on the response body (maxBodyBytes)', () => {
+  function limited(port: number, maxBodyBytes: number): HttpConnection {
+    const c = new HttpConnection('127.0.0.1', port, { maxBodyBytes });
+    cleanups.push(() => c.close());
+    return c;
+  }
+
+  it('takes a body of the limit exactly, framed by Content-Length, chunks or the end of the connection', async () => {
+    const bodies = ['HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nabcd', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r\n2\r\ncd\r\n0\r\n\r\n'];
+    const { port } = await rawServer((socket, index) => socket.write(bodies[index] ?? ''));
+    const c = limited(port, 4);
+    expect(text(await c.request({ method: 'GET', path: '/' }))).toBe('abcd');
+    expect(text(await c.request({ method: 'GET', path: '/' }))).toBe('abcd');
+    const eof = await rawServer((socket) => socket.end('HTTP/1.1 200 OK\r\n\r\nabcd'));
+    expect(text(await limited(eof.port, 4).request({ method: 'GET', path: '/' }))).toBe('abcd');
+  });
+
+  it('rejects a longer one with RESPONSE_TOO_LARGE, whichever the framing, and drops the connection', async () => {
+    const framings = [
+      `HTTP/1.1 200 OK\r\nContent-Length: ${2 ** 20}\r\n\r\nab`,
+      'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n3\r\ndef\r\n',
+      'HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nabcdef',
+    ];
+    for (const response of framings) {
+      let connections = 0;
+      const { port } = await rawServer((socket) => {
+        connections++;
+        socket.write(response);
+      });
+      const c = limited(port, 4);
+      const err = await rejection(c.request({ method: 'GET', path: '/' }));
+      expect(err.code, response).toBe('RESPONSE_TOO_LARGE');
+      expect(err.message).toBe('the response body is larger than 4 bytes');
+      await rejection(c.request({ method: 'GET', path: '/' }));
+      expect(connections, response).toBe(2);
+    }
+  });
+});
+
 describe('connections', () => {
   it('reuses one keep-alive connection for many requests', async () => {
     const { port, connections } = await httpServer(async (req, res) => res.end(await readBody(req)));

@@ -8,7 +8,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startTlsEndpoint } from '@custom-runtime/test-support';
-import { lendTransport } from '../src/init-request-transport.js';
+import { connectionTarget, lendTransport } from '../src/init-request-transport.js';
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
@@ -64,6 +64,26 @@ async function failure(promise: Promise<unknown>): Promise<Error & { code?: unkn
   return err as Error & { code?: unknown };
 }
 
+describe('where a call connects, and the Host it sends', () => {
+  // SigV4 signs `host: url.host` (packages/config src/aws/signed-request.ts): the URL's host,
+  // without the port when it is the scheme's default, as every real AWS endpoint's is.
+  it('a regional endpoint: port 443 over TLS, Host without the port', () => {
+    expect(connectionTarget(new URL('https://secretsmanager.eu-west-1.amazonaws.com'))).toEqual({
+      host: 'secretsmanager.eu-west-1.amazonaws.com',
+      port: 443,
+      tls: true,
+      hostHeader: 'secretsmanager.eu-west-1.amazonaws.com',
+    });
+    expect(connectionTarget(new URL('https://kms.eu-west-1.amazonaws.com:443/'))).toMatchObject({ port: 443, hostHeader: 'kms.eu-west-1.amazonaws.com' });
+    expect(connectionTarget(new URL('http://localhost/'))).toEqual({ host: 'localhost', port: 80, tls: false, hostHeader: 'localhost' });
+  });
+
+  it('another port, and an IPv6 literal: the socket gets the bare address, Host keeps the brackets', () => {
+    expect(connectionTarget(new URL('https://vpce.example:8443/x'))).toEqual({ host: 'vpce.example', port: 8443, tls: true, hostHeader: 'vpce.example:8443' });
+    expect(connectionTarget(new URL('http://[::1]:4566'))).toEqual({ host: '::1', port: 4566, tls: false, hostHeader: '[::1]:4566' });
+  });
+});
+
 describe('the transport lent to the sender', () => {
   it('posts the signed headers with the URL\'s host as Host and resolves with the whole answer', async () => {
     const seen: Array<{ url: string | undefined; headers: http.IncomingHttpHeaders; body: string }> = [];
@@ -109,6 +129,17 @@ describe('the transport lent to the sender', () => {
       }),
     );
     expect((await failure(post(`http://127.0.0.1:${cut}/`).response)).code).toBe('ECONNRESET');
+  });
+
+  it('refuses an answer larger than any the calls sent ahead get, before buffering it', async () => {
+    const port = await listen(
+      net.createServer((socket) => {
+        socket.on('data', () => socket.write(`HTTP/1.1 200 OK\r\nContent-Length: ${2 ** 32}\r\n\r\n{"SecretValues":[`));
+      }),
+    );
+    const err = await failure(post(`http://127.0.0.1:${port}/`).response);
+    expect(err.code).toBe('RESPONSE_TOO_LARGE');
+    expect(err.message).toMatch(/larger than 16777216 bytes/);
   });
 
   it('drops the connection when the call is aborted (its deadline), and close() drops those still open', async () => {

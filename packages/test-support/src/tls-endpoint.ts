@@ -20,7 +20,17 @@ export interface TlsEndpoint {
   readonly caFile: string;
   /** How many TLS handshakes completed. */
   handshakes(): number;
+  /** The SNI name of each completed handshake (`false`: none sent). */
+  servernames(): ReadonlyArray<string | false>;
+  /** The ALPN protocols each client offered that offered any (`node:https` offers none by default). */
+  alpnOffers(): ReadonlyArray<readonly string[]>;
   close(): Promise<void>;
+}
+
+/** What the endpoint's certificate is for: `localhost` and 127.0.0.1 unless given. */
+export interface TlsEndpointOptions {
+  readonly dnsNames?: readonly string[];
+  readonly ipAddresses?: readonly string[];
 }
 
 function der(tag: number, ...content: Buffer[]): Buffer {
@@ -48,15 +58,18 @@ function utcTime(date: Date): Buffer {
   return der(0x17, Buffer.from(`${iso.slice(2, 4)}${iso.slice(5, 7)}${iso.slice(8, 10)}${iso.slice(11, 13)}${iso.slice(14, 16)}${iso.slice(17, 19)}Z`));
 }
 
-/** A self-signed CA certificate (RFC 5280) for `localhost` and 127.0.0.1, valid for a day. */
-function selfSigned(publicKey: KeyObject, privateKey: KeyObject): string {
+/** A self-signed CA certificate (RFC 5280) for the given names and addresses, valid for a day. */
+function selfSigned(publicKey: KeyObject, privateKey: KeyObject, dnsNames: readonly string[], ipAddresses: readonly string[]): string {
   const ecdsaWithSha256 = sequence(objectId('1.2.840.10045.4.3.2'));
   const serial = randomBytes(8);
   serial[0] = (serial[0]! & 0x3f) | 0x40; // positive, and minimal as DER wants it
   // A name of its own: certificates trusted together are told apart by their subject.
   const name = sequence(der(0x31, sequence(objectId('2.5.4.3'), der(0x0c, Buffer.from(`test endpoint ${serial.toString('hex')}`)))));
   const now = Date.now();
-  const altNames = sequence(der(0x82, Buffer.from('localhost')), der(0x87, Buffer.from([127, 0, 0, 1])));
+  const altNames = sequence(
+    ...dnsNames.map((name) => der(0x82, Buffer.from(name))),
+    ...ipAddresses.map((address) => der(0x87, Buffer.from(address.split('.').map(Number)))),
+  );
   const extensions = der(
     0xa3,
     sequence(
@@ -80,17 +93,22 @@ function selfSigned(publicKey: KeyObject, privateKey: KeyObject): string {
 }
 
 /** Starts an HTTPS endpoint on 127.0.0.1 that passes every connection through to `target`. */
-export async function startTlsEndpoint(target: string): Promise<TlsEndpoint> {
+export async function startTlsEndpoint(target: string, options: TlsEndpointOptions = {}): Promise<TlsEndpoint> {
   const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-  const cert = selfSigned(publicKey, privateKey);
+  const cert = selfSigned(publicKey, privateKey, options.dnsNames ?? ['localhost'], options.ipAddresses ?? ['127.0.0.1']);
   const dir = await mkdtemp(path.join(tmpdir(), 'tls-endpoint-'));
   const caFile = path.join(dir, 'ca.pem');
   await writeFile(caFile, cert);
   const upstream = new URL(target);
-  let handshakes = 0;
+  const servernames: Array<string | false> = [];
+  const alpnOffers: Array<readonly string[]> = [];
   const open = new Set<Socket>();
-  const server = createServer({ key: privateKey.export({ type: 'pkcs8', format: 'pem' }), cert }, (socket) => {
-    handshakes++;
+  const ALPNCallback = ({ protocols }: { protocols: string[] }): string | undefined => {
+    alpnOffers.push(protocols);
+    return protocols.includes('http/1.1') ? 'http/1.1' : undefined;
+  };
+  const server = createServer({ key: privateKey.export({ type: 'pkcs8', format: 'pem' }), cert, ALPNCallback }, (socket) => {
+    servernames.push(socket.servername ?? false);
     const up = connect({ host: upstream.hostname, port: Number(upstream.port) });
     for (const s of [socket, up]) {
       open.add(s);
@@ -106,7 +124,9 @@ export async function startTlsEndpoint(target: string): Promise<TlsEndpoint> {
     url: `https://localhost:${port}`,
     addressUrl: `https://127.0.0.1:${port}`,
     caFile,
-    handshakes: () => handshakes,
+    handshakes: () => servernames.length,
+    servernames: () => [...servernames],
+    alpnOffers: () => [...alpnOffers],
     async close() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const socket of open) socket.destroy();

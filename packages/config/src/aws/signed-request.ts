@@ -174,7 +174,8 @@ export async function sendSigned(input: SignedRequest): Promise<RawResponse> {
       reject(error);
     };
     const req = request(
-      { protocol: url.protocol, hostname: url.hostname, port: url.port, path, method: 'POST', headers, agent },
+      // An IPv6 literal without its brackets: node:http would look `[::1]` up as a name.
+      { protocol: url.protocol, hostname: url.hostname.replace(/^\[(.*)\]$/, '$1'), port: url.port, path, method: 'POST', headers, agent },
       (res: IncomingMessage) => {
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
