@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { onTestFinished, expect, it } from 'vitest';
-import { BOOTSTRAP, describeOnEachNode, NODE22 as NODE22_BINARY, startTlsEndpoint, type BootstrapNode } from '@custom-runtime/test-support';
+import { BOOTSTRAP, describeOnEachNode, NODE22 as NODE22_BINARY, startTlsEndpoint, type BootstrapNode, type TlsEndpointOptions } from '@custom-runtime/test-support';
 import { FIXTURES, FUNCTION_NAME, seedApp, sha256, startWorld, type World } from './fixtures/world.js';
 
 const run = promisify(execFile);
@@ -50,6 +50,21 @@ async function coldStart(world: World, dir: string, node: BootstrapNode, handler
   return { fn, answer: result.json() as { loadedAt: number; forged: boolean; httpLoaded: boolean; webCryptoLoaded: boolean; apiKey: string; dbPassword: string; legacyToken: string } };
 }
 
+/**
+ * HTTPS endpoints in front of the world's stand-ins, Secrets Manager by name and KMS by address,
+ * their certificates trusted as AWS's are through Node's bundled CAs: what a function needs to
+ * reach them is in `env`.
+ */
+async function httpsEndpoints(world: World, dir: string, names?: TlsEndpointOptions) {
+  const [sm, kms] = await Promise.all([startTlsEndpoint(world.sm.url, names), startTlsEndpoint(world.kms.url, names)]);
+  onTestFinished(async () => {
+    await Promise.all([sm.close(), kms.close()]);
+  });
+  const trusted = path.join(dir, 'ca.pem');
+  await writeFile(trusted, (await readFile(sm.caFile, 'utf8')) + (await readFile(kms.caFile, 'utf8')));
+  return { sm, kms, env: { AWS_ENDPOINT_URL_SECRETS_MANAGER: sm.url, AWS_ENDPOINT_URL_KMS: kms.addressUrl, NODE_EXTRA_CA_CERTS: trusted } };
+}
+
 /** When each AWS call reached the stand-ins. */
 const arrivals = (world: World): number[] => [...world.sm.calls, ...world.kms.calls].map((call) => call.at);
 
@@ -79,19 +94,8 @@ describeOnEachNode('init requests ahead of the handler', (node) => {
     const seed = seedApp(world, VALUES);
     const dir = await runtimeDir();
     await fill(dir, ['ahead.handler']);
-    const [sm, kms] = await Promise.all([startTlsEndpoint(world.sm.url), startTlsEndpoint(world.kms.url)]);
-    onTestFinished(async () => {
-      await Promise.all([sm.close(), kms.close()]);
-    });
-    // The endpoints' test certificates, trusted as AWS's are through Node's bundled CAs.
-    const trusted = path.join(dir, 'ca.pem');
-    await writeFile(trusted, (await readFile(sm.caFile, 'utf8')) + (await readFile(kms.caFile, 'utf8')));
-    const { answer } = await coldStart(world, dir, node, 'ahead.handler', {
-      ...seed.env,
-      AWS_ENDPOINT_URL_SECRETS_MANAGER: sm.url,
-      AWS_ENDPOINT_URL_KMS: kms.addressUrl,
-      NODE_EXTRA_CA_CERTS: trusted,
-    });
+    const { sm, kms, env } = await httpsEndpoints(world, dir);
+    const { answer } = await coldStart(world, dir, node, 'ahead.handler', { ...seed.env, ...env });
     expect(answer).toMatchObject(expected);
     // One call each, so the answers sent ahead were the ones taken (a failed one is called
     // again); the stand-ins checked each signature, Host (the endpoint's, not theirs) included.
@@ -110,20 +114,8 @@ describeOnEachNode('init requests ahead of the handler', (node) => {
     const seed = seedApp(world, VALUES);
     const dir = await runtimeDir();
     await fill(dir, ['ahead.handler']);
-    const other = { dnsNames: ['other.test'], ipAddresses: ['127.0.0.2'] };
-    const [sm, kms] = await Promise.all([startTlsEndpoint(world.sm.url, other), startTlsEndpoint(world.kms.url, other)]);
-    onTestFinished(async () => {
-      await Promise.all([sm.close(), kms.close()]);
-    });
-    const trusted = path.join(dir, 'ca.pem');
-    await writeFile(trusted, (await readFile(sm.caFile, 'utf8')) + (await readFile(kms.caFile, 'utf8')));
-    const fn = await world.start({
-      handler: 'ahead.handler',
-      node,
-      bootstrap: path.join(dir, 'bootstrap'),
-      runtimeDir: dir,
-      env: { ...seed.env, AWS_ENDPOINT_URL_SECRETS_MANAGER: sm.url, AWS_ENDPOINT_URL_KMS: kms.addressUrl, NODE_EXTRA_CA_CERTS: trusted },
-    });
+    const { sm, kms, env } = await httpsEndpoints(world, dir, { dnsNames: ['other.test'], ipAddresses: ['127.0.0.2'] });
+    const fn = await world.start({ handler: 'ahead.handler', node, bootstrap: path.join(dir, 'bootstrap'), runtimeDir: dir, env: { ...seed.env, ...env } });
     const result = await fn.invoke({});
     expect(result.status).toBe('init-error');
     expect(result.text()).toContain('could not reach Secrets Manager');

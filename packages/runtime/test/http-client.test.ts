@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
 import http from 'node:http';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { closedPort, listenLocally, type LocalServer } from '@custom-runtime/test-support';
 import { HttpClientError, HttpConnection, type HttpResponse } from '../src/http-client.js';
 
 const cleanups: Array<() => unknown> = [];
@@ -12,35 +12,18 @@ afterEach(async () => {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-interface Started {
-  readonly port: number;
-  /** TCP connections accepted so far. */
-  connections(): number;
+async function listen(server: net.Server): Promise<LocalServer> {
+  const started = await listenLocally(server);
+  cleanups.push(() => started.close());
+  return started;
 }
 
-async function listen(server: net.Server): Promise<Started> {
-  let connections = 0;
-  const sockets = new Set<net.Socket>();
-  server.on('connection', (s: net.Socket) => {
-    connections++;
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  cleanups.push(async () => {
-    for (const s of sockets) s.destroy();
-    await new Promise<void>((r) => server.close(() => r()));
-  });
-  return { port: (server.address() as net.AddressInfo).port, connections: () => connections };
-}
-
-function httpServer(handler: http.RequestListener): Promise<Started> {
+function httpServer(handler: http.RequestListener): Promise<LocalServer> {
   return listen(http.createServer(handler));
 }
 
 /** A raw TCP server: `onRequest` is called once per request head received (bodiless requests). */
-function rawServer(onRequest: (socket: net.Socket, index: number, head: string) => void): Promise<Started> {
+function rawServer(onRequest: (socket: net.Socket, index: number, head: string) => void): Promise<LocalServer> {
   return listen(
     net.createServer((socket) => {
       socket.setNoDelay(true);
@@ -355,13 +338,8 @@ describe('connection options', () => {
     answer();
     await response;
 
-    const probe = net.createServer();
-    probe.listen(0, '127.0.0.1');
-    await once(probe, 'listening');
-    const closedPort = (probe.address() as net.AddressInfo).port;
-    await new Promise<void>((r) => probe.close(() => r()));
     let written = 0;
-    await rejection(client(closedPort).request({ method: 'POST', path: '/', body: 'x', onWritten: () => written++ }));
+    await rejection(client(await closedPort()).request({ method: 'POST', path: '/', body: 'x', onWritten: () => written++ }));
     // Node calls a write's callback when the socket closes, just after the error that rejects.
     await sleep(20);
     expect(written).toBe(1);
@@ -486,11 +464,7 @@ describe('connections', () => {
   });
 
   it('rejects with CONNECT_FAILED when the connection is refused', async () => {
-    const probe = net.createServer();
-    probe.listen(0, '127.0.0.1');
-    await once(probe, 'listening');
-    const { port } = probe.address() as net.AddressInfo;
-    await new Promise<void>((r) => probe.close(() => r()));
+    const port = await closedPort();
     const err = await rejection(client(port).request({ method: 'GET', path: '/' }));
     expect(err.code).toBe('CONNECT_FAILED');
     expect((err.cause as NodeJS.ErrnoException).code).toBe('ECONNREFUSED');
@@ -571,7 +545,7 @@ describe('streamed requests', () => {
     chunks: Buffer[];
     trailers: NodeJS.Dict<string>;
   }
-  async function streamServer(): Promise<Started & { received: Received[] }> {
+  async function streamServer(): Promise<LocalServer & { received: Received[] }> {
     const received: Received[] = [];
     const started = await httpServer((req, res) => {
       const r: Received = { headers: req.headers, rawHeaders: req.rawHeaders, chunks: [], trailers: {} };
@@ -691,11 +665,7 @@ describe('streamed requests', () => {
   });
 
   it('rejects with CONNECT_FAILED when the connection is refused', async () => {
-    const probe = net.createServer();
-    probe.listen(0, '127.0.0.1');
-    await once(probe, 'listening');
-    const { port } = probe.address() as net.AddressInfo;
-    await new Promise<void>((r) => probe.close(() => r()));
+    const port = await closedPort();
     const s = client(port).streamRequest({ method: 'POST', path: '/' });
     const write = s.write('x').catch((e: unknown) => e);
     expect((await rejection(s.end())).code).toBe('CONNECT_FAILED');

@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import http from 'node:http';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startTlsEndpoint } from '@custom-runtime/test-support';
+import { closedPort, listenLocally, startTlsEndpoint } from '@custom-runtime/test-support';
 import { connectionTarget, lendTransport } from '../src/init-request-transport.js';
 
 const cleanups: Array<() => unknown> = [];
@@ -16,27 +16,9 @@ afterEach(async () => {
 });
 
 async function listen(server: net.Server): Promise<number> {
-  const sockets = new Set<net.Socket>();
-  server.on('connection', (s: net.Socket) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  cleanups.push(async () => {
-    for (const s of sockets) s.destroy();
-    await new Promise<void>((r) => server.close(() => r()));
-  });
-  return (server.address() as net.AddressInfo).port;
-}
-
-async function closedPort(): Promise<number> {
-  const probe = net.createServer();
-  probe.listen(0, '127.0.0.1');
-  await once(probe, 'listening');
-  const { port } = probe.address() as net.AddressInfo;
-  await new Promise<void>((r) => probe.close(() => r()));
-  return port;
+  const started = await listenLocally(server);
+  cleanups.push(() => started.close());
+  return started.port;
 }
 
 function post(url: string, options: { onWritten?: () => void } = {}) {

@@ -100,4 +100,5 @@ export async function startBootstrap(options: BootstrapOptions): Promise<LocalFu
   return fn;
 }
 
-export { startTlsEndpoint, type TlsEndpoint } from './tls-endpoint.js';
+export { startTlsEndpoint, type TlsEndpoint, type TlsEndpointOptions } from './tls-endpoint.js';
+export { closedPort, listenLocally, type LocalServer } from './local-servers.js';
