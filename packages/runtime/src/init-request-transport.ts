@@ -1,9 +1,10 @@
 /**
  * The HTTP client the runtime lends the config package's sender for the calls it sends ahead of
  * the handler (init-requests.ts): the runtime's own HTTP/1.1 client (http-client.ts), on
- * `node:net`, or `node:tls` for `https:`. Through `node:http` those calls cost a Node 20 cold
- * start about 4 ms more: loading `node:http` and running its request machinery for the first
- * time, while this client is compiled from the image's code cache and carries `/next` later.
+ * `node:net`, or `node:tls` for `https:`. Through `node:http` those calls cost a cold start 3 to
+ * 4 ms more (alternating spawns, Node 20 and 22): loading `node:http` and running its request
+ * machinery for the first time, while this client is compiled from the image's code cache and
+ * carries `/next` later anyway.
  */
 import type { HttpTransport, RawResponse, TransportCall, TransportRequest } from '@custom-runtime/config/init-request-sender';
 import type { Socket } from 'node:net';
