@@ -284,8 +284,17 @@ function fmt(value: number, digits = 1): string {
 export async function runRuntimeBench(settings: RuntimeSettings, log: Log): Promise<Section> {
   const taskRoot = await mkdtemp(join(tmpdir(), 'bench-task-'));
   const runtimeDir = await mkdtemp(join(tmpdir(), 'bench-runtime-'));
-  for (const [name, text] of Object.entries(handlerModules(settings))) await writeFile(join(taskRoot, name), text);
-  const all = subjects(await installBootstrap(runtimeDir, taskRoot, log));
+  const removeDirectories = (): Promise<unknown> =>
+    Promise.all([rm(taskRoot, { recursive: true, force: true }), rm(runtimeDir, { recursive: true, force: true })]);
+  let all: RuntimeSubject[];
+  try {
+    for (const [name, text] of Object.entries(handlerModules(settings))) await writeFile(join(taskRoot, name), text);
+    all = subjects(await installBootstrap(runtimeDir, taskRoot, log));
+  } catch (err) {
+    // A fill step that fails leaves nothing behind in /tmp.
+    await removeDirectories();
+    throw err;
+  }
   // ours + config is measured in the steady state only.
   const spawned = all.filter((s) => s.id !== 'oursConfig');
   const series = (): Record<string, number[]> => Object.fromEntries(all.map((s) => [s.id, [] as number[]]));
@@ -346,8 +355,7 @@ export async function runRuntimeBench(settings: RuntimeSettings, log: Log): Prom
       }
     }
   } finally {
-    await rm(taskRoot, { recursive: true, force: true });
-    await rm(runtimeDir, { recursive: true, force: true });
+    await removeDirectories();
   }
 
   const metric = (id: string, title: string, unit: string, better: Metric['better'], digits: number, rounds: Record<string, number[]>): Metric => ({

@@ -44,8 +44,8 @@ const SERVICES: Readonly<Record<string, { readonly service: AwsJsonService; read
 // them (secret-reference.ts): what the package sends as is. A name cannot be "arn".
 const PLAIN_SECRET_ID = /^(?:arn:aws(?:-[a-z]+)*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]{1,512}|(?!arn$)[A-Za-z0-9/_+=.@-]{1,512})$/;
 // The sender's own deadlines: as long as an init may take. The lean path's attempt that takes an
-// answer waits under the definition's own timeouts, and the runtime closes these connections
-// once init is over.
+// answer waits under the definition's own timeouts, and once init is over the runtime drops
+// the connections still waiting for an answer.
 const INIT_BUDGET_MS = 10_000;
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 // Never put in a body, whatever a plan says.

@@ -18,7 +18,8 @@ export interface InitResult {
   readonly prefetched: readonly unknown[];
 }
 
-interface Prefetchable {
+/** A config definition as the runtime sees it: something to prefetch during init. */
+export interface Prefetchable {
   [PREFETCH](): Promise<void>;
 }
 interface EnvironmentSource {
@@ -101,7 +102,7 @@ function safeDefault(moduleExports: object): unknown {
 }
 
 /** The config definitions among a module's exports (what {@link runInitHooks} prefetches). */
-export function configDefinitionsOf(moduleExports: unknown): unknown[] {
+export function configDefinitionsOf(moduleExports: unknown): Prefetchable[] {
   return exportedValues(moduleExports).filter(isPrefetchable);
 }
 
@@ -112,7 +113,7 @@ export function configDefinitionsOf(moduleExports: unknown): unknown[] {
  */
 export async function runInitHooks(handler: LoadedHandler, env: NodeJS.ProcessEnv, taskRoot: string): Promise<InitResult> {
   if (handler.kind === 'module') {
-    const hooks = configDefinitionsOf(handler.moduleExports) as Prefetchable[];
+    const hooks = configDefinitionsOf(handler.moduleExports);
     await Promise.all(hooks.map((hook) => hook[PREFETCH]()));
     return { commandEnvironment: undefined, prefetched: hooks };
   }
