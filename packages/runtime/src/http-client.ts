@@ -312,6 +312,8 @@ export class HttpConnection {
 
   #socket: Socket | undefined;
   #connected = false;
+  /** The socket has carried a request: it is a reused one for the next (not so after preconnect). */
+  #carried = false;
   #closed = false;
   #active: Exchange | undefined;
 
@@ -460,6 +462,17 @@ export class HttpConnection {
     };
   }
 
+  /**
+   * Opens the connection now, so the first request does not wait for the handshake. No-op when
+   * a socket is open or the connection is closed. The idle socket does not keep the process
+   * alive; if it fails or the server closes it before a request, the request opens another. The
+   * first request on it is not retried, as on any socket that has carried no request.
+   */
+  preconnect(): void {
+    if (this.#closed || this.#socket !== undefined) return;
+    this.#open().unref();
+  }
+
   /** Destroys the socket; a request in flight rejects with code `CLOSED`, later ones too. */
   close(): void {
     if (this.#closed) return;
@@ -484,10 +497,13 @@ export class HttpConnection {
       this.#dropSocket();
       socket = undefined;
     }
-    // A socket only exists once it has carried a request, so an existing one is a reused one.
-    ex.retriable = socket !== undefined && !ex.retried && !ex.streaming;
+    // A reused socket may have been dropped by the server while idle: a failure before any
+    // response byte is retried once on a new socket. On a socket that has carried no request (a
+    // new one, or one preconnect opened) the failure is final.
+    ex.retriable = socket !== undefined && this.#carried && !ex.retried && !ex.streaming;
     if (socket === undefined) socket = this.#open();
     else socket.ref();
+    this.#carried = true;
     ex.dispatched = true;
     this.#resetParser();
     this.#sawResponseBytes = false;
@@ -520,6 +536,7 @@ export class HttpConnection {
     const socket = this.#connect?.(this.#host, this.#port) ?? connect({ host: this.#host, port: this.#port, noDelay: true });
     this.#socket = socket;
     this.#connected = false;
+    this.#carried = false;
     socket.on('connect', () => {
       if (this.#socket === socket) this.#connected = true;
     });

@@ -142,6 +142,11 @@ export class RuntimeApiClient {
     this.#http = new HttpConnection(host, port);
   }
 
+  /** Opens the connection ahead of the first call ({@link HttpConnection.preconnect}). */
+  preconnect(): void {
+    this.#http.preconnect();
+  }
+
   /** Waits (long-poll) for the next invocation. */
   async next(): Promise<Invocation> {
     const res = await this.#http.request({ method: 'GET', path: NEXT_PATH });

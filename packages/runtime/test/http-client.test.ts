@@ -482,6 +482,86 @@ describe('connections', () => {
   });
 });
 
+/** Resolves once `check` holds, polling every few milliseconds (rejects after 2 s). */
+async function until(check: () => boolean): Promise<void> {
+  for (const started = Date.now(); !check(); await sleep(5)) {
+    if (Date.now() - started > 2000) throw new Error('condition not met within 2 s');
+  }
+}
+
+describe('preconnect', () => {
+  it('opens the connection ahead, and the first request goes on it', async () => {
+    const { port, connections } = await httpServer((req, res) => res.end('ok'));
+    const c = client(port);
+    c.preconnect();
+    await until(() => connections() === 1);
+    expect(text(await c.request({ method: 'GET', path: '/' }))).toBe('ok');
+    expect(connections()).toBe(1);
+  });
+
+  it('is a no-op on an open connection and after close()', async () => {
+    const { port, connections } = await httpServer((req, res) => res.end('ok'));
+    const c = client(port);
+    await c.request({ method: 'GET', path: '/' });
+    c.preconnect();
+    expect(text(await c.request({ method: 'GET', path: '/' }))).toBe('ok');
+    expect(connections()).toBe(1);
+    const closed = client(port);
+    closed.close();
+    closed.preconnect();
+    await sleep(50);
+    expect(connections()).toBe(1);
+  });
+
+  it('opens another socket when the server closed the early one before the first request', async () => {
+    let accepted = 0;
+    const server = net.createServer((socket) => {
+      socket.on('error', () => {});
+      if (accepted++ === 0) socket.destroy();
+      else socket.once('data', () => socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok'));
+    });
+    const { port, connections } = await listen(server);
+    const c = client(port);
+    c.preconnect();
+    await until(() => connections() === 1);
+    await sleep(20);
+    expect(text(await c.request({ method: 'GET', path: '/' }))).toBe('ok');
+    expect(connections()).toBe(2);
+  });
+
+  it('does not retry the first request when the early socket fails under it, as on a new one', async () => {
+    // The first request on a socket that has carried none is not retried (see 'does not retry a
+    // request on a fresh connection'): opening it early changes nothing there.
+    const { port, connections } = await rawServer((socket) => socket.destroy());
+    const c = client(port);
+    c.preconnect();
+    await until(() => connections() === 1);
+    expect((await rejection(c.request({ method: 'GET', path: '/' }))).code).toBe('CONNECTION_LOST');
+    expect(connections()).toBe(1);
+  });
+
+  it('retries a later request on it, as on any reused socket', async () => {
+    const { port, connections } = await rawServer((socket, i) => {
+      if (i === 0) socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+      else socket.destroy();
+    });
+    const c = client(port);
+    c.preconnect();
+    await until(() => connections() === 1);
+    expect(text(await c.request({ method: 'GET', path: '/' }))).toBe('ok');
+    expect(text(await c.request({ method: 'GET', path: '/' }))).toBe('ok');
+    expect(connections()).toBe(2);
+  });
+
+  it('is silent when the connection is refused: the request then reports CONNECT_FAILED', async () => {
+    const c = client(await closedPort());
+    c.preconnect();
+    await sleep(50);
+    const err = await rejection(c.request({ method: 'GET', path: '/' }));
+    expect(err.code).toBe('CONNECT_FAILED');
+  });
+});
+
 describe('malformed responses', () => {
   const cases: Array<[string, string]> = [
     ['not HTTP', 'SMTP ready\r\n\r\n'],
