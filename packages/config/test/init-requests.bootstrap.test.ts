@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { onTestFinished, expect, it } from 'vitest';
-import { BOOTSTRAP, describeOnEachNode, NODE22 as NODE22_BINARY, startTlsEndpoint, type BootstrapNode, type TlsEndpointOptions } from '@custom-runtime/test-support';
+import { startRuntimeApi, type RuntimeApiServer } from '@custom-runtime/local';
+import { BOOTSTRAP, describeOnEachNode, NODE22 as NODE22_BINARY, startTcpRelay, startTlsEndpoint, type BootstrapNode, type TlsEndpointOptions } from '@custom-runtime/test-support';
 import { FIXTURES, FUNCTION_NAME, seedApp, sha256, startWorld, type World } from './fixtures/world.js';
 
 const run = promisify(execFile);
@@ -43,8 +44,8 @@ async function fill(dir: string, names: readonly string[], options: { node?: str
   return stderr;
 }
 
-async function coldStart(world: World, dir: string, node: BootstrapNode, handler: string, env: Record<string, string>) {
-  const fn = await world.start({ handler, node, bootstrap: path.join(dir, 'bootstrap'), runtimeDir: dir, env });
+async function coldStart(world: World, dir: string, node: BootstrapNode, handler: string, env: Record<string, string>, runtimeApi?: RuntimeApiServer) {
+  const fn = await world.start({ handler, node, bootstrap: path.join(dir, 'bootstrap'), runtimeDir: dir, env, ...(runtimeApi === undefined ? {} : { runtimeApi }) });
   const result = await fn.invoke({});
   expect(result.status, `${result.text()}\n${fn.logs()}`).toBe('success');
   return { fn, answer: result.json() as { loadedAt: number; forged: boolean; httpLoaded: boolean; webCryptoLoaded: boolean; apiKey: string; dbPassword: string; legacyToken: string } };
@@ -215,6 +216,40 @@ describeOnEachNode('init requests ahead of the handler', (node) => {
     expect(answer).toMatchObject(expected);
     expect(world.sm.callCount('BatchGetSecretValue')).toBe(2);
     expect(world.kms.callCount('Decrypt')).toBe(1);
+  });
+
+  it('opens the Runtime API connection before the handler module evaluates, and the first /next goes on it', async () => {
+    const world = await startWorld();
+    const seed = seedApp(world, VALUES);
+    const dir = await runtimeDir();
+    await fill(dir, ['ahead.handler']);
+    const runtimeApi = await startRuntimeApi({ functionName: FUNCTION_NAME, region: world.sm.region });
+    onTestFinished(() => runtimeApi.close());
+    const relay = await startTcpRelay(runtimeApi.address);
+    onTestFinished(() => relay.close());
+    const { fn, answer } = await coldStart(world, dir, node, 'ahead.handler', { ...seed.env, AWS_LAMBDA_RUNTIME_API: relay.address }, runtimeApi);
+    expect(answer).toMatchObject(expected);
+    expect((await fn.invoke({})).status).toBe('success');
+    // One connection for init, the first /next and the invocations after it, opened while the
+    // handler module loaded (the runtime's own calls of bootstrap.ts come after the import).
+    expect(relay.connections()).toBe(1);
+    expect(relay.acceptedAt()[0]).toBeLessThanOrEqual(answer.loadedAt);
+  });
+
+  it('a module whose top-level await never settles still ends the process: the early sockets do not hold it', async () => {
+    const world = await startWorld();
+    const seed = seedApp(world, VALUES);
+    const dir = await runtimeDir();
+    expect(await fill(dir, ['ahead-hang.handler'])).toMatch(/1 call\(s\)/);
+    const runtimeApi = await startRuntimeApi({ functionName: FUNCTION_NAME, region: world.sm.region });
+    onTestFinished(() => runtimeApi.close());
+    const relay = await startTcpRelay(runtimeApi.address);
+    onTestFinished(() => relay.close());
+    const fn = await world.start({ handler: 'ahead-hang.handler', node, bootstrap: path.join(dir, 'bootstrap'), runtimeDir: dir, runtimeApi, env: { ...seed.env, AWS_LAMBDA_RUNTIME_API: relay.address } });
+    await fn.exited;
+    // The call went ahead and the Runtime API connection was open, idle, when the loop emptied.
+    expect(world.sm.callCount()).toBe(1);
+    expect(relay.connections()).toBe(1);
   });
 
   it('the plan holds no value of the variables, even when the build sets them', async () => {

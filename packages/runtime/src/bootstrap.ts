@@ -97,11 +97,18 @@ async function main(scripts: RuntimeScripts): Promise<void> {
   try {
     // Before the handler module loads: a bundled @aws/lambda-invoke-store must find ours.
     installInvokeStore(env);
-    if (ahead !== undefined) await ahead.written;
-    // The first /next's connection opens while the handler module loads: at the end of init the
-    // request goes out at once, with no loopback connect to wait for (about 1 ms on Node 20). Not
-    // before a SnapStart snapshot, which no connection survives.
-    if (!isSnapStart(env)) initClient.preconnect();
+    if (ahead !== undefined) {
+      await ahead.written;
+      // With calls sent ahead, the sockets are warm: the first /next's connection opens while
+      // the handler module loads (about 0.2 ms), and at the end of init the request goes out at
+      // once. Without them this first socket's setup costs the import what the early connect
+      // saves, so it waits for the first /next. (No calls are sent ahead of a SnapStart
+      // snapshot, which no connection survives.)
+      initClient.preconnect();
+      // Node issues the connect from its tick queue: let that run before the import, which on
+      // Node 22 holds the event loop until the module has evaluated.
+      await new Promise<void>((resolve) => process.nextTick(resolve));
+    }
     try {
       handler = await loadHandler(handlerName, taskRoot);
       init = await runInitHooks(handler, env, taskRoot);

@@ -3,12 +3,11 @@
  * stand-in with the environment Lambda sets: what the Dockerfiles ship is what is tested.
  */
 import { createHash } from 'node:crypto';
-import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { describeOnEachNode, listenLocally, makeTaskRoot, startBootstrap } from '@custom-runtime/test-support';
-import { startRuntimeApi } from '@custom-runtime/local';
+import { describeOnEachNode, makeTaskRoot, startBootstrap, startTcpRelay } from '@custom-runtime/test-support';
+import { startRuntimeApi, type LocalFunction } from '@custom-runtime/local';
 
 const E2E_FIXTURES = fileURLToPath(new URL('./fixtures/e2e/', import.meta.url));
 
@@ -197,57 +196,31 @@ describeOnEachNode('module handlers', (node) => {
   }, 60_000);
 });
 
-/** A TCP relay in front of a Runtime API stand-in: the bootstrap's connections, as it opens them. */
-async function relayTo(address: string): Promise<{ address: string; connections(): number }> {
-  const [host, port] = address.split(':') as [string, string];
-  const relay = await listenLocally(
-    net.createServer((client) => {
-      const upstream = net.connect(Number(port), host);
-      for (const [from, to] of [[client, upstream], [upstream, client]] as const) {
-        from.pipe(to);
-        from.on('error', () => to.destroy());
-        from.on('close', () => to.destroy());
-      }
-    }),
-  );
-  onTestFinished(() => relay.close());
-  return { address: `127.0.0.1:${relay.port}`, connections: relay.connections };
-}
-
 describe('the Runtime API connection', () => {
   // A handler module still loading: it logs, then waits before it exports its handler.
   const slowModule = "console.log('module loading'); await new Promise((r) => setTimeout(r, 300)); export const handler = async () => 'served';";
 
-  it('is opened while the handler module loads, and the first /next goes on it', async () => {
+  async function whileLoading(snapStart: boolean): Promise<{ during: number; fn: LocalFunction }> {
     const root = await makeTaskRoot({ 'app.mjs': slowModule });
-    const runtimeApi = await startRuntimeApi();
+    const runtimeApi = await startRuntimeApi({ snapStart });
     onTestFinished(() => runtimeApi.close());
-    const relay = await relayTo(runtimeApi.address);
-    const fn = await startBootstrap({ taskRoot: root, handler: 'app.handler', runtimeApi, env: { AWS_LAMBDA_RUNTIME_API: relay.address } });
+    const relay = await startTcpRelay(runtimeApi.address);
+    onTestFinished(() => relay.close());
+    const fn = await startBootstrap({ taskRoot: root, handler: 'app.handler', runtimeApi, snapStart, env: { AWS_LAMBDA_RUNTIME_API: relay.address } });
     await fn.waitForLog(/module loading/);
     await new Promise((r) => setTimeout(r, 50));
-    expect(relay.connections()).toBe(1);
+    return { during: relay.connections(), fn };
+  }
+
+  // With calls sent ahead it is opened early: init-requests.bootstrap.test.ts (config package).
+  it('is opened by the first /next when no calls were sent ahead (the first socket costs what an early one saves)', async () => {
+    const { during, fn } = await whileLoading(false);
+    expect(during).toBe(0);
     expect((await fn.invoke({})).json()).toBe('served');
-    expect((await fn.invoke({})).json()).toBe('served');
-    expect(relay.connections()).toBe(1);
   });
 
-  it('is not opened before a SnapStart snapshot: no connection survives one', async () => {
-    const root = await makeTaskRoot({ 'app.mjs': slowModule });
-    const runtimeApi = await startRuntimeApi({ snapStart: true });
-    onTestFinished(() => runtimeApi.close());
-    const relay = await relayTo(runtimeApi.address);
-    const fn = await startBootstrap({ taskRoot: root, handler: 'app.handler', runtimeApi, snapStart: true, env: { AWS_LAMBDA_RUNTIME_API: relay.address } });
-    await fn.waitForLog(/module loading/);
-    await new Promise((r) => setTimeout(r, 50));
-    expect(relay.connections()).toBe(0);
-  });
-
-  it('does not keep the process alive: a module whose top-level await never settles still ends it', async () => {
-    const root = await makeTaskRoot({ 'app.mjs': "await new Promise(() => {}); export const handler = async () => 'served';" });
-    const fn = await startBootstrap({ taskRoot: root, handler: 'app.handler' });
-    await fn.exited;
-    expect(fn.hasExited).toBe(true);
+  it('is not open while init runs before a SnapStart snapshot, which no connection survives', async () => {
+    expect((await whileLoading(true)).during).toBe(0);
   });
 });
 

@@ -101,4 +101,4 @@ export async function startBootstrap(options: BootstrapOptions): Promise<LocalFu
 }
 
 export { startTlsEndpoint, type TlsEndpoint, type TlsEndpointOptions } from './tls-endpoint.js';
-export { closedPort, listenLocally, type LocalServer } from './local-servers.js';
+export { closedPort, listenLocally, startTcpRelay, type LocalServer, type TcpRelay } from './local-servers.js';

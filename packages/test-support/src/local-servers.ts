@@ -1,6 +1,6 @@
 /** Servers of the tests, on 127.0.0.1 only, and a port nothing listens on. */
 import { once } from 'node:events';
-import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 
 /** A server started by {@link listenLocally}. */
 export interface LocalServer {
@@ -37,4 +37,38 @@ export async function closedPort(): Promise<number> {
   const probe = await listenLocally(createServer());
   await probe.close();
   return probe.port;
+}
+
+/** A relay started by {@link startTcpRelay}. */
+export interface TcpRelay extends LocalServer {
+  /** `127.0.0.1:<port>`, e.g. for `AWS_LAMBDA_RUNTIME_API`. */
+  readonly address: string;
+  /** When each connection was accepted (`Date.now()`), in order. */
+  acceptedAt(): readonly number[];
+}
+
+/**
+ * A TCP relay on 127.0.0.1 to `target` (`host:port`): shows the connections a client opens, and
+ * when, without changing a byte of what it sends or receives.
+ */
+export async function startTcpRelay(target: string): Promise<TcpRelay> {
+  const at = target.lastIndexOf(':');
+  const host = target.slice(0, at);
+  const port = Number(target.slice(at + 1));
+  const accepted: number[] = [];
+  const relay = await listenLocally(
+    createServer((client) => {
+      accepted.push(Date.now());
+      const upstream = connect(port, host);
+      for (const [from, to] of [
+        [client, upstream],
+        [upstream, client],
+      ] as const) {
+        from.pipe(to);
+        from.on('error', () => to.destroy());
+        from.on('close', () => to.destroy());
+      }
+    }),
+  );
+  return { ...relay, address: `127.0.0.1:${relay.port}`, acceptedAt: () => [...accepted] };
 }
