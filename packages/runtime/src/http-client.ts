@@ -294,7 +294,8 @@ interface Exchange {
  * client (see docs/design.md). There is no timeout: `/next` long-polls for as long as Lambda
  * wants.
  *
- * The TCP connection is opened on the first request and reopened when the server has closed it.
+ * The TCP connection is opened on the first request (or ahead of it, {@link HttpConnection.preconnect})
+ * and reopened when the server has closed it.
  * A request on a reused connection that fails before any response byte arrives (the server
  * closed the idle connection while the request was on its way) is retried once on a fresh
  * connection; failures on a fresh connection reject with {@link HttpClientError}. Streamed
@@ -465,8 +466,9 @@ export class HttpConnection {
   /**
    * Opens the connection now, so the first request does not wait for the handshake. No-op when
    * a socket is open or the connection is closed. The idle socket does not keep the process
-   * alive; if it fails or the server closes it before a request, the request opens another. The
-   * first request on it is not retried, as on any socket that has carried no request.
+   * alive. If it fails, the server closes it, or it receives bytes, while idle, the next request
+   * goes on a new socket; a failure under that first request is not retried, as on any socket
+   * that has carried no request.
    */
   preconnect(): void {
     if (this.#closed || this.#socket !== undefined) return;
@@ -492,8 +494,9 @@ export class HttpConnection {
   /** Writes the exchange (for a stream only its head, by the caller) on a live or new socket. */
   #dispatch(ex: Exchange): Socket {
     let socket = this.#socket;
-    if (socket?.destroyed === true) {
-      // Failed or closed, with the event not delivered yet.
+    if (socket?.destroyed === true || (socket !== undefined && !this.#carried && this.#heldBytes > 0)) {
+      // Failed or closed, with the event not delivered yet; or an early socket the server spoke
+      // on before any request: no response can be due on it.
       this.#dropSocket();
       socket = undefined;
     }

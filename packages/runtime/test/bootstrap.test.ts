@@ -200,27 +200,24 @@ describe('the Runtime API connection', () => {
   // A handler module still loading: it logs, then waits before it exports its handler.
   const slowModule = "console.log('module loading'); await new Promise((r) => setTimeout(r, 300)); export const handler = async () => 'served';";
 
-  async function whileLoading(snapStart: boolean): Promise<{ during: number; fn: LocalFunction }> {
+  async function whileLoading(): Promise<{ during: number; fn: LocalFunction }> {
     const root = await makeTaskRoot({ 'app.mjs': slowModule });
-    const runtimeApi = await startRuntimeApi({ snapStart });
+    const runtimeApi = await startRuntimeApi();
     onTestFinished(() => runtimeApi.close());
     const relay = await startTcpRelay(runtimeApi.address);
     onTestFinished(() => relay.close());
-    const fn = await startBootstrap({ taskRoot: root, handler: 'app.handler', runtimeApi, snapStart, env: { AWS_LAMBDA_RUNTIME_API: relay.address } });
+    const fn = await startBootstrap({ taskRoot: root, handler: 'app.handler', runtimeApi, env: { AWS_LAMBDA_RUNTIME_API: relay.address } });
     await fn.waitForLog(/module loading/);
     await new Promise((r) => setTimeout(r, 50));
     return { during: relay.connections(), fn };
   }
 
-  // With calls sent ahead it is opened early: init-requests.bootstrap.test.ts (config package).
+  // With calls sent ahead it is opened early, and never before a SnapStart snapshot:
+  // init-requests.bootstrap.test.ts (config package).
   it('is opened by the first /next when no calls were sent ahead (the first socket costs what an early one saves)', async () => {
-    const { during, fn } = await whileLoading(false);
+    const { during, fn } = await whileLoading();
     expect(during).toBe(0);
     expect((await fn.invoke({})).json()).toBe('served');
-  });
-
-  it('is not open while init runs before a SnapStart snapshot, which no connection survives', async () => {
-    expect((await whileLoading(true)).during).toBe(0);
   });
 });
 

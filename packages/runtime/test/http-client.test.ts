@@ -529,6 +529,28 @@ describe('preconnect', () => {
     expect(connections()).toBe(2);
   });
 
+  it('drops an early socket the server spoke on before any request: the request goes on a new one', async () => {
+    // No response can be due on a socket that has carried no request (a reused one keeps such
+    // bytes as the next response, as a pipelining client would: 'malformed responses').
+    let accepted = 0;
+    let spoken: Promise<void> = Promise.resolve();
+    const server = net.createServer((socket) => {
+      socket.on('error', () => {});
+      if (accepted++ === 0) spoken = new Promise((resolve) => socket.write('HTTP/1.1 503 Bogus\r\nContent-Length: 0\r\n\r\n', () => resolve()));
+      else socket.once('data', () => socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok'));
+    });
+    const { port, connections } = await listen(server);
+    const c = client(port);
+    c.preconnect();
+    await until(() => connections() === 1);
+    await spoken;
+    // The client reads the bytes in the event loop's next poll, before this timer.
+    await sleep(20);
+    const res = await c.request({ method: 'GET', path: '/' });
+    expect([res.status, text(res)]).toEqual([200, 'ok']);
+    expect(connections()).toBe(2);
+  });
+
   it('does not retry the first request when the early socket fails under it, as on a new one', async () => {
     // The first request on a socket that has carried none is not retried (see 'does not retry a
     // request on a fresh connection'): opening it early changes nothing there.
