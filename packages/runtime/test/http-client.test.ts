@@ -43,6 +43,14 @@ function rawServer(onRequest: (socket: net.Socket, index: number, head: string) 
   );
 }
 
+/** A server whose every connection answers its first request and drops the next one unanswered. */
+function answersOnceThenDrops(): Promise<LocalServer> {
+  return rawServer((socket, i) => {
+    if (i === 0) socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+    else socket.destroy();
+  });
+}
+
 function client(port: number): HttpConnection {
   const c = new HttpConnection('127.0.0.1', port);
   cleanups.push(() => c.close());
@@ -411,10 +419,7 @@ describe('connections', () => {
   it('retries once on a fresh connection when a reused one fails before any response byte', async () => {
     // Each connection answers its first request and drops the next one unanswered: the
     // keep-alive race, where the server closes as the request is on its way.
-    const { port, connections } = await rawServer((socket, i) => {
-      if (i === 0) socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
-      else socket.destroy();
-    });
+    const { port, connections } = await answersOnceThenDrops();
     const c = client(port);
     expect(text(await c.request({ method: 'POST', path: '/', body: 'a' }))).toBe('ok');
     expect(text(await c.request({ method: 'POST', path: '/', body: 'b' }))).toBe('ok');
@@ -563,10 +568,7 @@ describe('preconnect', () => {
   });
 
   it('retries a later request on it, as on any reused socket', async () => {
-    const { port, connections } = await rawServer((socket, i) => {
-      if (i === 0) socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
-      else socket.destroy();
-    });
+    const { port, connections } = await answersOnceThenDrops();
     const c = client(port);
     c.preconnect();
     await until(() => connections() === 1);
