@@ -43,22 +43,18 @@ export async function closedPort(): Promise<number> {
 export interface TcpRelay extends LocalServer {
   /** `127.0.0.1:<port>`, e.g. for `AWS_LAMBDA_RUNTIME_API`. */
   readonly address: string;
-  /** When each connection was accepted (`Date.now()`), in order. */
-  acceptedAt(): readonly number[];
 }
 
 /**
- * A TCP relay on 127.0.0.1 to `target` (`host:port`): shows the connections a client opens, and
- * when, without changing a byte of what it sends or receives.
+ * A TCP relay on 127.0.0.1 to `target` (`host:port`): shows the connections a client opens,
+ * without changing a byte of what it sends or receives.
  */
 export async function startTcpRelay(target: string): Promise<TcpRelay> {
   const at = target.lastIndexOf(':');
   const host = target.slice(0, at);
   const port = Number(target.slice(at + 1));
-  const accepted: number[] = [];
   const relay = await listenLocally(
     createServer((client) => {
-      accepted.push(Date.now());
       const upstream = connect(port, host);
       for (const [from, to] of [
         [client, upstream],
@@ -70,5 +66,5 @@ export async function startTcpRelay(target: string): Promise<TcpRelay> {
       }
     }),
   );
-  return { ...relay, address: `127.0.0.1:${relay.port}`, acceptedAt: () => [...accepted] };
+  return { ...relay, address: `127.0.0.1:${relay.port}` };
 }
