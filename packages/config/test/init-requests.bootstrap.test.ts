@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { onTestFinished, expect, it } from 'vitest';
-import { startRuntimeApi, type RuntimeApiServer } from '@custom-runtime/local';
+import { startRuntimeApi } from '@custom-runtime/local';
 import { BOOTSTRAP, describeOnEachNode, NODE22 as NODE22_BINARY, startTcpRelay, startTlsEndpoint, type BootstrapNode, type TlsEndpointOptions } from '@custom-runtime/test-support';
 import { FIXTURES, FUNCTION_NAME, seedApp, sha256, startWorld, type World } from './fixtures/world.js';
 
@@ -44,8 +44,8 @@ async function fill(dir: string, names: readonly string[], options: { node?: str
   return stderr;
 }
 
-async function coldStart(world: World, dir: string, node: BootstrapNode, handler: string, env: Record<string, string>, runtimeApi?: RuntimeApiServer) {
-  const fn = await world.start({ handler, node, bootstrap: path.join(dir, 'bootstrap'), runtimeDir: dir, env, ...(runtimeApi === undefined ? {} : { runtimeApi }) });
+async function coldStart(world: World, dir: string, node: BootstrapNode, handler: string, env: Record<string, string>) {
+  const fn = await world.start({ handler, node, bootstrap: path.join(dir, 'bootstrap'), runtimeDir: dir, env });
   const result = await fn.invoke({});
   expect(result.status, `${result.text()}\n${fn.logs()}`).toBe('success');
   return { fn, answer: result.json() as { loadedAt: number; forged: boolean; httpLoaded: boolean; webCryptoLoaded: boolean; apiKey: string; dbPassword: string; legacyToken: string } };
