@@ -1,5 +1,5 @@
-import { LRUCache } from 'lru-cache';
 import { isRotationFailure, isTransient, type FetchFailure } from './aws-errors.js';
+import { ExpiringLru } from './expiring-lru.js';
 import type { FetchedValue } from './fetched-value.js';
 
 /** Result of fetching one key. */
@@ -74,8 +74,8 @@ export function backoffMs(failures: number): number {
  * fetched once again.
  */
 export class SourceCache {
-  // lru-cache's own TTL enforces the max staleness; freshness is per request (fields may differ).
-  readonly #entries = new LRUCache<string, Entry>({ max: MAX_ENTRIES, perf: { now: () => Date.now() } });
+  // The entry's TTL enforces the max staleness; freshness is per request (fields may differ).
+  readonly #entries = new ExpiringLru<string, Entry>(MAX_ENTRIES);
   readonly #inflight = new Map<string, Promise<Outcome>>();
   #epoch = 0;
 
@@ -202,7 +202,7 @@ export class SourceCache {
       this.#entries.set(
         key,
         { value: result.value, fetchedAt: now, failures: 0, retryAt: 0, failure: undefined, hardUntil, epoch: this.#epoch },
-        { ttl: Math.max(1, req.ttlMs + req.maxStalenessMs) },
+        Math.max(1, req.ttlMs + req.maxStalenessMs),
       );
       return { ok: true, value: result.value, fetchedAt: now, validUntil: now + req.ttlMs, stale: false };
     }
@@ -229,7 +229,7 @@ export class SourceCache {
         key,
         { value: undefined, fetchedAt: 0, failures, retryAt: now + delay, failure, hardUntil: 0, epoch: this.#epoch },
         // Kept past retryAt, so the next failure doubles the delay instead of starting over at 1 s.
-        { ttl: delay + BACKOFF_MAX_MS },
+        delay + BACKOFF_MAX_MS,
       );
     } else {
       this.#entries.delete(key);

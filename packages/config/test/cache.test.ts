@@ -1,5 +1,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
+import { SourceCache, type BatchFetcher } from '../src/cache.js';
+import { FetchedValue } from '../src/fetched-value.js';
 import { clearConfigCache, ConfigError, defineConfig, env, getConfig, kms, secret, TTL_ENV } from '../src/index.js';
 import { captureLogger, freezeDate, later, setEnv, startStandIns, type StandIns } from './helpers.js';
 
@@ -255,5 +257,27 @@ describe('env-only definitions', () => {
     const first = await getConfig(config);
     later(10_000);
     expect(await getConfig(config)).toBe(first);
+  });
+});
+
+describe('the process-wide store', () => {
+  const policy = { ttlMs: 300_000, maxStalenessMs: 0 };
+  const asked: string[] = [];
+  const fetch: BatchFetcher<string> = async (requests) => {
+    asked.push(...requests.keys());
+    return new Map([...requests.keys()].map((key) => [key, { ok: true, value: new FetchedValue(key, undefined) }]));
+  };
+  const resolve = (cache: SourceCache, keys: string[]) =>
+    cache.resolve(new Map(keys.map((key) => [key, { ...policy, request: key, label: key }])), fetch, captureLogger());
+
+  it('holds 2000 entries: the 2001st evicts the least recently used, which is fetched again', async () => {
+    const cache = new SourceCache();
+    const keys = Array.from({ length: 2000 }, (_, i) => `k${i}`);
+    await resolve(cache, keys);
+    await resolve(cache, ['k0']); // now the most recent; k1 is the least
+    asked.length = 0;
+    await resolve(cache, ['k2000']);
+    await resolve(cache, ['k0', 'k1', 'k1999']);
+    expect(asked).toEqual(['k2000', 'k1']);
   });
 });
