@@ -153,3 +153,54 @@ describeOnEachNode('a TypeScript handler module', (node) => {
     expect(initError.error?.errorMessage).not.toMatch(/TypeScript/);
   });
 });
+
+// Node 20 loads an ES module handler with require() first (handler-loader.ts, `requiresEsModules`):
+// the process's first import() costs it about 3 ms more. These pin what must not change with it.
+describeOnEachNode('ES module handlers, loaded as the managed runtime loads them', (node) => {
+  const onNode20 = node === 'current' && process.versions.node.split('.')[0] === '20';
+
+  it('evaluates a module that awaits at top level once, with what it awaited', async () => {
+    const root = await makeTaskRoot({
+      'tla.mjs': [
+        'globalThis.evaluations = (globalThis.evaluations ?? 0) + 1;',
+        "const greeting = await new Promise((resolve) => setTimeout(() => resolve('hello'), 5));",
+        'export const handler = async () => ({ greeting, evaluations: globalThis.evaluations });',
+      ].join('\n'),
+    });
+    const fn = await startBootstrap({ node, taskRoot: root, handler: 'tla.handler' });
+    const result = await fn.invoke({});
+    expect(result.json(), fn.logs()).toEqual({ greeting: 'hello', evaluations: 1 });
+  });
+
+  it('awaits a chunk that awaits at top level, imported by the handler module', async () => {
+    const root = await makeTaskRoot({
+      'index.mjs': "import { value } from './chunks/slow.mjs';\nexport const handler = async () => value;",
+      'chunks/slow.mjs': "export const value = await Promise.resolve('from the chunk');",
+    });
+    const fn = await startBootstrap({ node, taskRoot: root, handler: 'index.handler' });
+    expect((await fn.invoke({})).json(), fn.logs()).toBe('from the chunk');
+  });
+
+  it('runs the module customization hooks a NODE_OPTIONS --import registers', async () => {
+    const root = await makeTaskRoot({
+      'hooks.mjs': [
+        'export async function resolve(specifier, context, next) {',
+        "  if (specifier === 'virtual:greeting') return { url: 'data:text/javascript,export default \"from a hook\"', shortCircuit: true };",
+        '  return next(specifier, context);',
+        '}',
+      ].join('\n'),
+      'register.mjs': "import { register } from 'node:module';\nregister('./hooks.mjs', import.meta.url);",
+      'app.mjs': "import greeting from 'virtual:greeting';\nexport const handler = async () => greeting;",
+    });
+    const fn = await startBootstrap({ node, taskRoot: root, handler: 'app.handler', env: { NODE_OPTIONS: `--import ${root}/register.mjs` } });
+    expect((await fn.invoke({})).json(), fn.logs()).toBe('from a hook');
+  });
+
+  it(`loads a module without top-level await ${onNode20 ? 'without' : 'through'} the asynchronous module loader`, async () => {
+    const root = await makeTaskRoot({
+      'app.mjs': "export const handler = async () => process.moduleLoadList.includes('NativeModule internal/modules/esm/load');",
+    });
+    const fn = await startBootstrap({ node, taskRoot: root, handler: 'app.handler' });
+    expect((await fn.invoke({})).json(), fn.logs()).toBe(!onNode20);
+  });
+});
