@@ -1,7 +1,7 @@
 /**
  * A bounded map whose entries expire: the store under the process-wide cache (cache.ts). It
  * replaced `lru-cache`, whose module probes the global `performance` when it loads, and on Node
- * 20 and 22 that probe loads perf_hooks (ten internal modules): with its own 18 KiB to compile,
+ * 20 and 22 that probe loads perf_hooks and nine internal modules: with its own 18 KiB to compile,
  * about 1.5 ms of every cold start, for what a Map in insertion order does here.
  */
 

@@ -260,41 +260,61 @@ function loadsWithRequire(file: string): boolean {
   return true;
 }
 
-// A flag that runs code before the handler, which may register module customization hooks.
-const PRELOAD_FLAG = /^(?:--import|--loader|--experimental-loader|--require|-r)(?:=|$)/;
+// NODE_OPTIONS flags that leave module loading as it is. Anything else (a preload that may call
+// `module.register`, whose hooks Node 20's require() skips; --experimental-print-required-tla,
+// with which require() runs a module up to its first await; an experimental module kind
+// require() refuses; a quoted or underscored spelling) keeps import().
+const NEUTRAL_NODE_OPTION = /^(?:--enable-source-maps|--stack-trace-limit=\d+|--max-old-space-size=\d+|--max-semi-space-size=\d+|--no-warnings|--trace-warnings|--unhandled-rejections=[a-z-]+)$/;
 let requireEsModules: boolean | undefined;
 
 /**
  * Whether an ES module handler goes through `require()` first (require(esm), unflagged in Node
  * 20.19). Only on Node 20, where the process's first `import()` costs about 3 ms more than
- * `require()` of the same module: the asynchronous loader's first use loads some twenty internal
- * modules (fs/promises and its readline among them). A graph that awaits at top level makes
- * `require()` throw ERR_REQUIRE_ASYNC_MODULE before any of it evaluates, and `import()` then
- * takes the graph already compiled. On Node 22 the gap is under 1 ms and that fallback costs
- * more than it saves, so `import()` stays, as the managed runtime does. Never with a preload
- * flag: Node 20's `require()` of an ES module skips the hooks of `module.register`.
+ * `require()` of the same module: the asynchronous loader's first use loads fs/promises, its
+ * readline and the loader's module jobs, some twenty internal modules for a one-file bundle. A
+ * graph that awaits at top level makes `require()` throw ERR_REQUIRE_ASYNC_MODULE before any of
+ * it evaluates, and `import()` then takes the graph already compiled. On Node 22 the gap is under
+ * 1 ms and that fallback costs more than it saves, so `import()` stays, as the managed runtime
+ * does. Only with no flag on the command line and none in NODE_OPTIONS (read from the process's
+ * environment, which Node parsed at start) but {@link NEUTRAL_NODE_OPTION}s.
  */
 function requiresEsModules(): boolean {
   if (requireEsModules === undefined) {
-    const flags = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)];
+    const options = (process.env.NODE_OPTIONS ?? '').split(' ').filter((option) => option !== '');
     requireEsModules =
       (process.features as { require_module?: boolean }).require_module === true &&
       process.versions.node.split('.')[0] === '20' &&
-      !flags.some((flag) => PRELOAD_FLAG.test(flag));
+      process.execArgv.length === 0 &&
+      options.every((option) => NEUTRAL_NODE_OPTION.test(option));
   }
   return requireEsModules;
 }
 
+function isRequireOfAsyncModule(err: unknown): boolean {
+  if (!types.isNativeError(err) || types.isProxy(err)) return false;
+  try {
+    return (err as NodeJS.ErrnoException).code === 'ERR_REQUIRE_ASYNC_MODULE';
+  } catch {
+    return false;
+  }
+}
+
 async function loadFile(file: string): Promise<unknown> {
   if (loadsWithRequire(file)) return createRequire(file)(file) as unknown;
+  const url = pathToFileURL(file).href;
   if (requiresEsModules()) {
+    let loaded: unknown;
     try {
-      return createRequire(file)(file) as unknown;
+      loaded = createRequire(file)(file);
     } catch (err) {
-      if ((err as { code?: unknown } | null)?.code !== 'ERR_REQUIRE_ASYNC_MODULE') throw err;
+      if (!isRequireOfAsyncModule(err)) throw err;
+      return await importModule(url);
     }
+    // A module exporting the name 'module.exports' makes require() return that export; import()
+    // gives the namespace the managed runtime looks the handler up in (the module has run).
+    return types.isModuleNamespaceObject(loaded) ? loaded : await importModule(url);
   }
-  return await importModule(pathToFileURL(file).href);
+  return await importModule(url);
 }
 
 async function importFile(file: string): Promise<unknown> {

@@ -155,21 +155,30 @@ describeOnEachNode('a TypeScript handler module', (node) => {
 });
 
 // Node 20 loads an ES module handler with require() first (handler-loader.ts, `requiresEsModules`):
-// the process's first import() costs it about 3 ms more. These pin what must not change with it.
+// the process's first import() costs it about 2 ms more. These pin what must not change with it.
 describeOnEachNode('ES module handlers, loaded as the managed runtime loads them', (node) => {
-  const onNode20 = node === 'current' && process.versions.node.split('.')[0] === '20';
+  const tla = {
+    'first.mjs': "(globalThis.order ??= []).push('first');",
+    'tla.mjs': [
+      "import './first.mjs';",
+      "globalThis.order.push('tla before its await');",
+      "const greeting = await new Promise((resolve) => setTimeout(() => resolve('hello'), 5));",
+      "globalThis.order.push('tla after its await');",
+      'export const handler = async () => ({ greeting, order: globalThis.order });',
+    ].join('\n'),
+  };
+  const expected = { greeting: 'hello', order: ['first', 'tla before its await', 'tla after its await'] };
 
-  it('evaluates a module that awaits at top level once, with what it awaited', async () => {
-    const root = await makeTaskRoot({
-      'tla.mjs': [
-        'globalThis.evaluations = (globalThis.evaluations ?? 0) + 1;',
-        "const greeting = await new Promise((resolve) => setTimeout(() => resolve('hello'), 5));",
-        'export const handler = async () => ({ greeting, evaluations: globalThis.evaluations });',
-      ].join('\n'),
-    });
+  it('evaluates a module that awaits at top level once, in import order, with what it awaited', async () => {
+    const root = await makeTaskRoot(tla);
     const fn = await startBootstrap({ node, taskRoot: root, handler: 'tla.handler' });
-    const result = await fn.invoke({});
-    expect(result.json(), fn.logs()).toEqual({ greeting: 'hello', evaluations: 1 });
+    expect((await fn.invoke({})).json(), fn.logs()).toEqual(expected);
+  });
+
+  it('does so with --experimental-print-required-tla, with which require() runs a module up to its await', async () => {
+    const root = await makeTaskRoot(tla);
+    const fn = await startBootstrap({ node, taskRoot: root, handler: 'tla.handler', env: { NODE_OPTIONS: '--experimental-print-required-tla' } });
+    expect((await fn.invoke({})).json(), fn.logs()).toEqual(expected);
   });
 
   it('awaits a chunk that awaits at top level, imported by the handler module', async () => {
@@ -181,7 +190,27 @@ describeOnEachNode('ES module handlers, loaded as the managed runtime loads them
     expect((await fn.invoke({})).json(), fn.logs()).toBe('from the chunk');
   });
 
-  it('runs the module customization hooks a NODE_OPTIONS --import registers', async () => {
+  it('reports a named import its dependency lacks as Runtime.UserCodeSyntaxError, naming the export and the handler file', async () => {
+    const root = await makeTaskRoot({
+      'dep.mjs': 'export const present = 1;',
+      'app.mjs': "import { missing } from './dep.mjs';\nexport const handler = async () => missing;",
+    });
+    const fn = await startBootstrap({ node, taskRoot: root, handler: 'app.handler' });
+    const initError = await fn.runtimeApi.waitForInitError();
+    expect(initError.errorType).toBe('Runtime.UserCodeSyntaxError');
+    expect(initError.error?.errorMessage).toContain("does not provide an export named 'missing'");
+    expect(initError.error?.errorMessage).toContain('app.mjs');
+  });
+
+  it("looks the handler up in the namespace of a module that exports the name 'module.exports'", async () => {
+    const root = await makeTaskRoot({
+      'app.mjs': "const other = { handler: async () => 'module.exports' };\nexport { other as 'module.exports' };\nexport const handler = async () => 'named';",
+    });
+    const fn = await startBootstrap({ node, taskRoot: root, handler: 'app.handler' });
+    expect((await fn.invoke({})).json(), fn.logs()).toBe('named');
+  });
+
+  const hooked = async (nodeOptions: (root: string) => string): Promise<unknown> => {
     const root = await makeTaskRoot({
       'hooks.mjs': [
         'export async function resolve(specifier, context, next) {',
@@ -190,17 +219,53 @@ describeOnEachNode('ES module handlers, loaded as the managed runtime loads them
         '}',
       ].join('\n'),
       'register.mjs': "import { register } from 'node:module';\nregister('./hooks.mjs', import.meta.url);",
+      'register.cjs': "require('node:module').register('./hooks.mjs', require('node:url').pathToFileURL(__filename));",
       'app.mjs': "import greeting from 'virtual:greeting';\nexport const handler = async () => greeting;",
     });
-    const fn = await startBootstrap({ node, taskRoot: root, handler: 'app.handler', env: { NODE_OPTIONS: `--import ${root}/register.mjs` } });
-    expect((await fn.invoke({})).json(), fn.logs()).toBe('from a hook');
+    const fn = await startBootstrap({ node, taskRoot: root, handler: 'app.handler', env: { NODE_OPTIONS: nodeOptions(root) } });
+    const result = await fn.invoke({});
+    expect(result.status, fn.logs()).toBe('success');
+    return result.json();
+  };
+
+  for (const [spelling, options] of [
+    ['--import <file>', (root: string) => `--import ${root}/register.mjs`],
+    ['--import=<file>', (root: string) => `--import=${root}/register.mjs`],
+    ['"--import" "<file>"', (root: string) => `"--import" "${root}/register.mjs"`],
+    ['--require <file>, which registers them', (root: string) => `--require ${root}/register.cjs`],
+  ] as const) {
+    it(`runs the module customization hooks registered through NODE_OPTIONS ${spelling}`, async () => {
+      expect(await hooked(options)).toBe('from a hook');
+    });
+  }
+
+  // require() leaves the module in require.cache (and, on Node 20, skips fs/promises); import() neither.
+  const howLoaded = async (env: Record<string, string>): Promise<{ node20: boolean; required: boolean; fsPromises: boolean }> => {
+    const root = await makeTaskRoot({
+      'dep.mjs': "export const fsPromises = () => process.moduleLoadList.includes('NativeModule internal/fs/promises');",
+      'app.mjs': [
+        "import { createRequire } from 'node:module';",
+        "import { fileURLToPath } from 'node:url';",
+        "import { fsPromises } from './dep.mjs';",
+        'const required = fileURLToPath(import.meta.url) in createRequire(import.meta.url).cache;',
+        "export const handler = async () => ({ node20: process.versions.node.startsWith('20.'), required, fsPromises: fsPromises() });",
+      ].join('\n'),
+    });
+    const fn = await startBootstrap({ node, taskRoot: root, handler: 'app.handler', env });
+    return (await fn.invoke({})).json() as { node20: boolean; required: boolean; fsPromises: boolean };
+  };
+
+  it('loads a module without top-level await with require() on Node 20, skipping the asynchronous loader, and with import() on Node 22', async () => {
+    const { node20, required, fsPromises } = await howLoaded({});
+    expect({ required, fsPromises }).toEqual(node20 ? { required: true, fsPromises: false } : { required: false, fsPromises });
   });
 
-  it(`loads a module without top-level await ${onNode20 ? 'without' : 'through'} the asynchronous module loader`, async () => {
-    const root = await makeTaskRoot({
-      'app.mjs': "export const handler = async () => process.moduleLoadList.includes('NativeModule internal/modules/esm/load');",
-    });
-    const fn = await startBootstrap({ node, taskRoot: root, handler: 'app.handler' });
-    expect((await fn.invoke({})).json(), fn.logs()).toBe(!onNode20);
+  it('still does with NODE_OPTIONS that leave module loading alone', async () => {
+    const { node20, required } = await howLoaded({ NODE_OPTIONS: '--enable-source-maps --max-old-space-size=256' });
+    expect(required).toBe(node20);
+  });
+
+  it('imports with any other NODE_OPTIONS', async () => {
+    expect((await howLoaded({ NODE_OPTIONS: '--no-deprecation' })).required).toBe(false);
   });
 });
