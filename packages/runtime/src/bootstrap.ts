@@ -8,7 +8,7 @@ import type { RuntimeScripts } from './code-cache.js';
 import { runCompileCacheFill, useCompileCache } from './compile-cache.js';
 import { readFunctionInfo } from './context.js';
 import { describeError, NodeJsExit } from './errors.js';
-import { findCommand, loadHandler, type LoadedHandler } from './handler-loader.js';
+import { findCommand, isImportFailure, loadHandler, type LoadedHandler } from './handler-loader.js';
 import { getHost } from './host.js';
 import { installLogging, logger } from './logging.js';
 import { runInitHooks, type InitResult } from './init-hooks.js';
@@ -88,9 +88,11 @@ async function main(scripts: RuntimeScripts): Promise<void> {
     void Promise.allSettled(posts).then(() => exit(code));
   };
   process.on('uncaughtException', (err) => fatal(err, 'Runtime.UncaughtException', EXIT_UNCAUGHT_EXCEPTION));
-  process.on('unhandledRejection', (reason) =>
-    fatal(reason, 'Runtime.UnhandledPromiseRejection', EXIT_UNHANDLED_REJECTION),
-  );
+  process.on('unhandledRejection', (reason) => {
+    // The import's own failure, rejected again by Node 20: its init error is on its way.
+    if (phase === 'init' && isImportFailure(reason)) return;
+    fatal(reason, 'Runtime.UnhandledPromiseRejection', EXIT_UNHANDLED_REJECTION);
+  });
 
   let handler: LoadedHandler;
   let init: InitResult;

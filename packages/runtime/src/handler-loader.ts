@@ -317,10 +317,23 @@ async function loadFile(file: string): Promise<unknown> {
   return await importModule(url);
 }
 
+// What a handler module threw at import, and the runtime reports as its init error.
+const importFailures = new WeakSet<object>();
+
+/**
+ * Whether `reason` is what a handler module threw at import, already reported. Node 20 rejects
+ * it a second time, as an unhandled rejection, when an `import()` graph holds a CommonJS module
+ * that throws (nodejs/node#51603): that one is no new fault.
+ */
+export function isImportFailure(reason: unknown): boolean {
+  return typeof reason === 'object' && reason !== null && importFailures.has(reason);
+}
+
 async function importFile(file: string): Promise<unknown> {
   try {
     return await loadFile(file);
   } catch (err) {
+    if (typeof err === 'object' && err !== null) importFailures.add(err);
     if (hasLambdaErrorType(err)) throw err;
     if (isSyntaxError(err)) {
       // ESM parse errors carry no location in Node 20; the entry file is the best hint we have.
